@@ -1,0 +1,163 @@
+"""
+Errors in the OpenAI envelope, and the mapping of upstream failures onto
+statuses and codes that Codex and the openai SDK act on.  No Twisted here.
+"""
+
+import json
+import re
+from dataclasses import dataclass, field
+
+DEFAULT_RETRY_AFTER = 2
+
+_TRY_AGAIN = re.compile(
+    r"(?:try again|retry)\s+(?:in|after)\s+(\d+(?:\.\d+)?)\s*(ms|milliseconds?|s|sec|seconds?)?",
+    re.IGNORECASE,
+)
+_CONTEXT_OVERFLOW = re.compile(
+    r"context[ _]length|context[ _]window|maximum context|too many tokens|"
+    r"prompt is too long|input is too long|reduce the length|exceeds? the (?:model'?s? )?"
+    r"(?:maximum|max|context)",
+    re.IGNORECASE,
+)
+_QUOTA = re.compile(
+    r"insufficient[ _](?:quota|balance)|quota|billing|balance|credits?\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass
+class RelayError(Exception):
+    """
+    An error the relay answers with: an HTTP status and an OpenAI envelope.
+    """
+
+    status: int
+    message: str
+    type: str = "invalid_request_error"
+    code: str | None = None
+    param: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return self.message
+
+    def envelope(self) -> dict:
+        return {
+            "error": {
+                "message": self.message,
+                "type": self.type,
+                "param": self.param,
+                "code": self.code,
+            }
+        }
+
+    def body(self) -> bytes:
+        return json.dumps(self.envelope()).encode("utf-8")
+
+
+def invalidRequest(
+    message: str, param: str | None = None, code: str | None = None
+) -> RelayError:
+    return RelayError(400, message, "invalid_request_error", code, param)
+
+
+def retryAfterSeconds(message: str, default: int = DEFAULT_RETRY_AFTER) -> int:
+    """
+    Read "try again in 1.5s" / "retry after 200ms" from C{message}, rounded up
+    to whole seconds as C{Retry-After} wants; C{default} when there is none.
+    """
+    match = _TRY_AGAIN.search(message)
+    if match is None:
+        return default
+    amount = float(match.group(1))
+    if (match.group(2) or "s").lower().startswith("m"):
+        amount /= 1000
+    return max(1, int(-(-amount // 1)))
+
+
+def _upstreamMessage(body: bytes) -> tuple[str, str | None, str | None]:
+    """
+    The message, code and type of an upstream error body, whatever its shape.
+    """
+    text = body.decode("utf-8", "replace").strip()
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        return text[:2000], None, None
+    error = parsed.get("error", parsed) if isinstance(parsed, dict) else parsed
+    if isinstance(error, str):
+        return error, None, None
+    if not isinstance(error, dict):
+        return text[:2000], None, None
+    message = error.get("message") or error.get("detail") or error.get("msg") or text
+    if not isinstance(message, str):
+        message = json.dumps(message)
+    code = error.get("code")
+    kind = error.get("type")
+    return (
+        message[:2000],
+        str(code) if code is not None else None,
+        kind if isinstance(kind, str) else None,
+    )
+
+
+def classifyFailure(message: str, code: str | None) -> str:
+    """
+    The Responses error code for an upstream failure with C{message} and
+    upstream C{code}: one Codex treats as the situation deserves.
+    """
+    haystack = "{} {}".format(code or "", message)
+    if _CONTEXT_OVERFLOW.search(haystack):
+        return "context_length_exceeded"
+    if code in ("insufficient_quota", "insufficient_balance") or (
+        code not in ("rate_limit_exceeded",) and _QUOTA.search(haystack)
+        and "rate" not in haystack.lower()
+    ):
+        return "insufficient_quota"
+    if code == "rate_limit_exceeded" or re.search(
+        r"rate.?limit|too many requests", haystack, re.IGNORECASE
+    ):
+        return "rate_limit_exceeded"
+    return "server_error"
+
+
+def mapUpstreamError(
+    status: int,
+    body: bytes,
+    retryAfter: str | None = None,
+    defaultRetryAfter: int = DEFAULT_RETRY_AFTER,
+) -> RelayError:
+    """
+    Map an upstream HTTP error, seen before anything reached the client, to
+    the error the relay answers with.
+    """
+    message, upstreamCode, upstreamType = _upstreamMessage(body)
+    if not message:
+        message = "upstream answered HTTP {}".format(status)
+    kind = classifyFailure(message, upstreamCode)
+    if kind == "context_length_exceeded" and status in (400, 413, 422):
+        return RelayError(400, message, "invalid_request_error", kind)
+    if kind == "insufficient_quota" or status == 402:
+        return RelayError(
+            429, message, "insufficient_quota", "insufficient_quota",
+            headers={"Retry-After": str(defaultRetryAfter)},
+        )
+    if status == 429:
+        delay = (retryAfter or "").strip()
+        if not delay.isdigit():
+            delay = str(retryAfterSeconds(message, defaultRetryAfter))
+        return RelayError(
+            429, message, "rate_limit_error", "rate_limit_exceeded",
+            headers={"Retry-After": delay},
+        )
+    if status == 404:
+        return RelayError(404, message, "invalid_request_error",
+                          upstreamCode or "model_not_found")
+    if status in (401, 403):
+        return RelayError(status, message, "authentication_error"
+                          if status == 401 else "permission_error", upstreamCode)
+    if 400 <= status < 500:
+        return RelayError(status, message, upstreamType or "invalid_request_error",
+                          upstreamCode)
+    mapped = status if status in (502, 503, 504) else 502
+    return RelayError(mapped, message, "server_error", upstreamCode or "server_error")

@@ -1,0 +1,110 @@
+"""
+The Responses-side objects the relay answers with: the Response skeleton
+that echoes the request, usage mapping, and fresh ids.  No Twisted here.
+"""
+
+import json
+import os
+import time
+
+
+def newId(prefix: str) -> str:
+    return prefix + os.urandom(12).hex()
+
+
+def responseSkeleton(request: dict, responseId: str, createdAt: int) -> dict:
+    """
+    An in-progress Response echoing C{request}, with every key the spec
+    requires (nullable ones as C{None}).
+    """
+    reasoning = request.get("reasoning") or {}
+    return {
+        "id": responseId,
+        "object": "response",
+        "created_at": createdAt,
+        "status": "in_progress",
+        "background": False,
+        "error": None,
+        "incomplete_details": None,
+        "instructions": request.get("instructions"),
+        "max_output_tokens": request.get("max_output_tokens"),
+        "max_tool_calls": request.get("max_tool_calls"),
+        "metadata": request.get("metadata"),
+        "model": request["model"],
+        "output": [],
+        "parallel_tool_calls": request.get("parallel_tool_calls") is not False,
+        "previous_response_id": None,
+        "prompt_cache_key": request.get("prompt_cache_key"),
+        "reasoning": {
+            "effort": reasoning.get("effort"),
+            "summary": reasoning.get("summary"),
+        },
+        "safety_identifier": request.get("safety_identifier"),
+        "service_tier": "default",
+        "store": False,
+        "temperature": request.get("temperature"),
+        "text": request.get("text") or {"format": {"type": "text"}},
+        "tool_choice": request.get("tool_choice") or "auto",
+        "tools": request.get("tools") or [],
+        "top_p": request.get("top_p"),
+        "truncation": request.get("truncation") or "disabled",
+        "usage": None,
+        "user": request.get("user"),
+    }
+
+
+def _int(value: object) -> int:
+    return value if isinstance(value, int) and value > 0 else 0
+
+
+def mapUsage(usage: dict) -> dict:
+    """
+    Map a Chat C{usage} object onto Responses usage, whichever field the
+    provider reports cache hits and reasoning in; the total is recomputed.
+    """
+    inputTokens = _int(usage.get("prompt_tokens"))
+    outputTokens = _int(usage.get("completion_tokens"))
+    promptDetails = usage.get("prompt_tokens_details") or {}
+    completionDetails = usage.get("completion_tokens_details") or {}
+    cached = promptDetails.get("cached_tokens")
+    if cached is None:
+        cached = usage.get("prompt_cache_hit_tokens")  # DeepSeek
+    reasoning = completionDetails.get("reasoning_tokens")
+    if reasoning is None:
+        reasoning = usage.get("reasoning_tokens")
+    return usageObject(
+        inputTokens, outputTokens, _int(cached),
+        _int(promptDetails.get("cache_write_tokens")), _int(reasoning),
+    )
+
+
+def usageObject(
+    inputTokens: int, outputTokens: int, cached: int = 0,
+    cacheWrite: int = 0, reasoning: int = 0,
+) -> dict:
+    return {
+        "input_tokens": inputTokens,
+        "input_tokens_details": {
+            "cached_tokens": min(cached, inputTokens),
+            "cache_write_tokens": min(cacheWrite, inputTokens),
+        },
+        "output_tokens": outputTokens,
+        "output_tokens_details": {"reasoning_tokens": min(reasoning, outputTokens)},
+        "total_tokens": inputTokens + outputTokens,
+    }
+
+
+def estimateUsage(chatBody: dict, output: list[dict]) -> dict:
+    """
+    About four characters a token: Codex tracks its context window from
+    usage, so an estimate beats zeros when the upstream reports none.
+    """
+    prompt = json.dumps(
+        [chatBody.get("messages"), chatBody.get("tools")], ensure_ascii=False
+    )
+    produced = json.dumps(output, ensure_ascii=False)
+    return usageObject(-(-len(prompt) // 4), -(-len(produced) // 4) if output else 0)
+
+
+def now() -> int:
+    return int(time.time())
