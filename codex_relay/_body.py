@@ -1,0 +1,137 @@
+"""
+The upstream body protocol: SSE bytes in, translated events out, paced by
+the client (backpressure) and bounded by an idle timeout.
+"""
+
+from typing import Any, Callable, cast
+
+from zope.interface import implementer
+
+from twisted.internet.defer import Deferred
+from twisted.internet.interfaces import IPushProducer
+from twisted.internet.protocol import Protocol
+from twisted.python.failure import Failure
+from twisted.web.client import ResponseDone
+from twisted.web.http import PotentialDataLoss
+
+from ._sse import SSEDecoder
+from ._translate_stream import StreamTranslator
+
+
+class UpstreamIdle(Exception):
+    """
+    The upstream sent nothing for longer than the idle timeout.
+    """
+
+
+@implementer(IPushProducer)
+class _PacingProducer:
+    """
+    Passes the client's pause/resume to the upstream transport, and stops
+    the idle clock while paused: a slow client must not look like a silent
+    upstream.
+    """
+
+    def __init__(self, body: "TranslatingBody", transport: IPushProducer) -> None:
+        self._body = body
+        self._transport = transport
+
+    def pauseProducing(self) -> None:
+        self._body._stopIdleClock()
+        self._transport.pauseProducing()
+
+    def resumeProducing(self) -> None:
+        self._body._startIdleClock()
+        self._transport.resumeProducing()
+
+    def stopProducing(self) -> None:
+        self._transport.stopProducing()
+
+
+class TranslatingBody(Protocol):
+    """
+    Receives an upstream SSE body, feeds it through the decoder and the
+    translator, and hands each batch of events to C{emit}.  Register
+    C{producer} with the client request once the body is delivered, so that
+    a client that stops reading pauses the upstream.
+
+    @ivar done: fires with L{None} when the upstream body ended (or the
+        translator already produced its terminal event), or fails with the
+        reason it broke off.  Cancelling it stops the upstream transport.
+    """
+
+    def __init__(
+        self,
+        translator: StreamTranslator,
+        emit: Callable[[list[dict]], None],
+        clock: Any,
+        idleTimeout: float,
+    ) -> None:
+        self._decoder = SSEDecoder()
+        self._translator = translator
+        self._emit = emit
+        self._clock = clock
+        self._idleTimeout = idleTimeout
+        self._idleCall: Any = None
+        self.producer: _PacingProducer | None = None
+        self.done: Deferred[None] = Deferred(self._cancel)
+
+    def connectionMade(self) -> None:
+        self.producer = _PacingProducer(self, cast(IPushProducer, self.transport))
+        self._startIdleClock()
+
+    def dataReceived(self, data: bytes) -> None:
+        if self.done.called:
+            return  # the response is already over; just drain the connection
+        self._startIdleClock()
+        translator = self._translator
+        events: list[dict] = []
+        for event in self._decoder.feed(data):
+            events.extend(translator.feedEvent(event))
+        if events:
+            self._emit(events)
+        if translator.finished:
+            self._end()
+            self.done.callback(None)
+
+    def connectionLost(self, reason: Failure = Failure(ResponseDone())) -> None:
+        self._end()
+        if self.done.called:
+            return  # finished early or cancelled: nothing more to report
+        if reason.check(ResponseDone, PotentialDataLoss):
+            events = []
+            for event in self._decoder.close():
+                events.extend(self._translator.feedEvent(event))
+            if events:
+                self._emit(events)
+            self.done.callback(None)
+        else:
+            self.done.errback(reason)
+
+    def _end(self) -> None:
+        self._stopIdleClock()
+
+    def _startIdleClock(self) -> None:
+        if self._idleCall is not None and self._idleCall.active():
+            self._idleCall.reset(self._idleTimeout)
+        else:
+            self._idleCall = self._clock.callLater(self._idleTimeout, self._idle)
+
+    def _stopIdleClock(self) -> None:
+        if self._idleCall is not None and self._idleCall.active():
+            self._idleCall.cancel()
+        self._idleCall = None
+
+    def _idle(self) -> None:
+        self._idleCall = None
+        if self.done.called:
+            return
+        self._end()
+        self.done.errback(UpstreamIdle(
+            "The upstream sent nothing for {:g} seconds.".format(self._idleTimeout)))
+        self.transport.stopProducing()  # type: ignore[union-attr]
+
+    def _cancel(self, _: Deferred) -> None:
+        self._end()
+        if self.transport is not None:
+            self.transport.stopProducing()  # type: ignore[attr-defined]

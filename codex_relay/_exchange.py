@@ -1,0 +1,252 @@
+"""
+One C{POST /v1/responses}: read and translate the client's request, call the
+upstream, and stream (or return) the translated answer.
+"""
+
+import json
+from typing import Any
+
+from twisted.internet.defer import CancelledError, Deferred
+from twisted.internet.error import ConnectError, DNSLookupError
+from twisted.internet.error import TimeoutError as ConnectTimeout
+from twisted.logger import Logger
+from twisted.web.client import ResponseFailed, ResponseNeverReceived
+from twisted.web.iweb import IRequest
+
+import treq
+
+from ._body import TranslatingBody, UpstreamIdle
+from ._config import RelayConfig
+from ._errors import RelayError, mapUpstreamError
+from ._request import translateRequest
+from ._sse import encodeEvent
+from ._translate_stream import StreamTranslator
+from ._upstream import UpstreamClient
+
+log = Logger()
+
+MAX_UPSTREAM_JSON = 64 * 1024 * 1024
+
+
+def writeError(request: IRequest, error: RelayError) -> None:
+    """
+    Answer with C{error}'s status and OpenAI envelope.
+    """
+    request.setResponseCode(error.status)
+    request.setHeader(b"content-type", b"application/json")
+    for name, value in error.headers.items():
+        request.setHeader(name.encode("ascii"), value.encode("ascii"))
+    request.write(error.body())
+    request.finish()
+
+
+def readJSONBody(request: IRequest, limit: int) -> Any:
+    """
+    The client's JSON body, or a L{RelayError} (413 past C{limit}, 400 when
+    it is not JSON).
+    """
+    content = request.content
+    if getattr(request, "bodyTooLarge", False):
+        raise RelayError(413, "Request body is larger than {} bytes.".format(limit),
+                         "invalid_request_error", "request_too_large")
+    if content is None:
+        raise RelayError(400, "The request has no body.", code="invalid_json")
+    content.seek(0, 2)
+    if content.tell() > limit:
+        raise RelayError(413, "Request body is larger than {} bytes.".format(limit),
+                         "invalid_request_error", "request_too_large")
+    content.seek(0)
+    try:
+        return json.loads(content.read())
+    except ValueError as e:
+        raise RelayError(400, "The request body is not valid JSON: {}".format(e),
+                         code="invalid_json")
+
+
+def unreachable(failure: BaseException, what: str) -> RelayError:
+    """
+    The error for an upstream that could not be reached.
+    """
+    if isinstance(failure, ConnectTimeout):
+        return RelayError(504, "Timed out connecting to the upstream {}.".format(what),
+                          "server_error", "upstream_timeout")
+    if isinstance(failure, (ConnectError, DNSLookupError)):
+        return RelayError(502, "Could not connect to the upstream {}: {}".format(
+            what, failure.__class__.__name__), "server_error", "upstream_unreachable")
+    return RelayError(502, "The upstream {} failed: {}".format(
+        what, failure.__class__.__name__), "server_error", "upstream_error")
+
+
+class ResponsesExchange:
+    """
+    The life of one Responses request.  L{run} never raises: every outcome
+    is written to the client, unless the client has gone.
+    """
+
+    def __init__(self, config: RelayConfig, client: UpstreamClient, reactor: Any,
+                 request: IRequest) -> None:
+        self._config = config
+        self._client = client
+        self._reactor = reactor
+        self._request = request
+        self._translator: StreamTranslator | None = None
+        self._streaming = False
+        self.gone = False
+        self.timedOut: str | None = None
+        self._status = 200
+        self._model = "-"
+        self._started = reactor.seconds()
+
+    async def run(self) -> None:
+        try:
+            await self._relay()
+        except RelayError as error:
+            self._fail(error)
+        except CancelledError:
+            if not self.gone:
+                self._fail(RelayError(504, self.timedOut or "The request was cancelled.",
+                                      "server_error", "upstream_timeout"))
+        except UpstreamIdle as idle:
+            self._fail(RelayError(504, str(idle), "server_error", "upstream_timeout"))
+        except (ResponseFailed, ResponseNeverReceived) as error:
+            if not self.gone:
+                log.warn("{model}: upstream broke off: {error!r}", model=self._model,
+                         error=error)
+                self._fail(unreachable(error, "response"))
+        except Exception as error:
+            if not self.gone:
+                log.failure("{model}: relay failed", model=self._model)
+                self._fail(unreachable(error, "request"))
+        finally:
+            self._logLine()
+
+    async def _relay(self) -> None:
+        body = readJSONBody(self._request, self._config.maxBodyBytes)
+        if isinstance(body, dict) and isinstance(body.get("model"), str):
+            self._model = body["model"]
+        chat = translateRequest(body, self._config.translation)
+        for warning in chat.warnings:
+            log.warn("{model}: {warning}", model=self._model, warning=warning)
+        translator = self._translator = StreamTranslator(
+            body, chat, self._config.translation)
+        authorization = self._request.getHeader(b"authorization")
+        response = await self._awaitHeaders(self._client.postChat(
+            json.dumps(chat.body).encode("utf-8"), chat.stream,
+            authorization.decode("latin-1") if authorization else None))
+        if response.code >= 400:
+            text = await treq.content(response)
+            retryAfter = response.headers.getRawHeaders(b"retry-after", [b""])[0]
+            raise mapUpstreamError(response.code, text, retryAfter.decode("latin-1"),
+                                   self._config.retryAfter)
+        isSSE = b"event-stream" in (
+            response.headers.getRawHeaders(b"content-type", [b""])[0])
+        if chat.stream:
+            self._startStream()
+        if isSSE:
+            await self._streamBody(response)
+        else:
+            await self._translateCompletion(response)
+        if not chat.stream:
+            self._writeJSON(translator.response)
+        else:
+            self._request.finish()
+
+    async def _awaitHeaders(self, pending: Deferred) -> Any:
+        def expire() -> None:
+            self.timedOut = "The upstream sent no response headers within {:g} seconds.".format(
+                self._config.headersTimeout)
+            pending.cancel()
+
+        timer = self._reactor.callLater(self._config.headersTimeout, expire)
+        try:
+            return await pending
+        except Exception as error:
+            if self.gone or self.timedOut:
+                raise CancelledError() from error
+            raise unreachable(error, "request") from error
+        finally:
+            if timer.active():
+                timer.cancel()
+
+    def _startStream(self) -> None:
+        request = self._request
+        request.setHeader(b"content-type", b"text/event-stream; charset=utf-8")
+        request.setHeader(b"cache-control", b"no-cache")
+        request.setHeader(b"x-accel-buffering", b"no")
+        self._streaming = True
+        assert self._translator is not None
+        self._emit(self._translator.start())
+
+    def _emit(self, events: list[dict]) -> None:
+        if self._streaming and not self.gone:
+            self._request.write(b"".join([encodeEvent(e) for e in events]))
+
+    async def _streamBody(self, response: Any) -> None:
+        assert self._translator is not None
+        body = TranslatingBody(self._translator, self._emit, self._reactor,
+                               self._config.idleTimeout)
+        response.deliverBody(body)
+        registered = self._streaming and body.producer is not None
+        if registered:
+            self._request.registerProducer(body.producer, True)
+        try:
+            await body.done
+        finally:
+            if registered and not self.gone:
+                self._request.unregisterProducer()
+        self._emit(self._translator.finish())
+        for warning in self._translator.warnings:
+            log.warn("{model}: {warning}", model=self._model, warning=warning)
+
+    async def _translateCompletion(self, response: Any) -> None:
+        # A whole completion: asked for, or sent although a stream was asked.
+        assert self._translator is not None
+        raw = await treq.content(response)
+        try:
+            completion = json.loads(raw)
+        except ValueError:
+            raise RelayError(502, "The upstream answered with a body that is not JSON.",
+                             "server_error", "bad_upstream_response")
+        if not isinstance(completion, dict):
+            raise RelayError(502, "The upstream answered with an unexpected body.",
+                             "server_error", "bad_upstream_response")
+        self._emit(self._translator.feedChunk(completion))
+        self._emit(self._translator.finish(doneMarker=True))
+
+    def _writeJSON(self, response: dict) -> None:
+        if self.gone:
+            return
+        self._request.setHeader(b"content-type", b"application/json")
+        self._request.write(json.dumps(response).encode("utf-8"))
+        self._request.finish()
+
+    def _fail(self, error: RelayError) -> None:
+        if self.gone:
+            return
+        translator = self._translator
+        if self._streaming and translator is not None:
+            code = error.code if error.code in (
+                "context_length_exceeded", "insufficient_quota", "rate_limit_exceeded"
+            ) else "server_error"
+            self._emit(translator.fail(code, error.message))
+            self._request.finish()
+            return
+        self._status = error.status
+        writeError(self._request, error)
+
+    def _logLine(self) -> None:
+        translator = self._translator
+        usage = translator.usage if translator is not None else None
+        status = translator.response["status"] if (
+            translator is not None and translator.finished) else "-"
+        log.info(
+            "POST /v1/responses model={model} http={http} status={status} "
+            "tokens={tokens} {seconds:.3f}s{gone}",
+            model=self._model, http=self._status, status=status,
+            tokens="{}/{}".format(usage["input_tokens"], usage["output_tokens"])
+            if usage else "-",
+            seconds=self._reactor.seconds() - self._started,
+            gone=" client-gone" if self.gone else "",
+        )
+
+

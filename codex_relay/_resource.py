@@ -1,0 +1,198 @@
+"""
+The Resource tree: C{/v1/responses}, C{/v1/models}, C{/health}, and an
+OpenAI error envelope for everything else.
+"""
+
+import json
+from typing import Any
+
+from twisted.internet.defer import Deferred
+from twisted.logger import Logger
+from twisted.web.iweb import IRequest
+from twisted.web.resource import IResource, Resource
+from twisted.web.server import NOT_DONE_YET, Request
+
+import treq
+
+from ._config import RelayConfig
+from ._errors import RelayError, mapUpstreamError
+from ._exchange import ResponsesExchange, unreachable, writeError
+from ._upstream import UpstreamClient
+
+log = Logger()
+
+
+def _watchClient(request: IRequest, work: Deferred, exchange: Any) -> None:
+    # Subscribe before anything else: a late notifyFinish never fires (twisted#4899).
+    def clientGone(reason: Any) -> None:
+        exchange.gone = True
+        work.cancel()
+
+    request.notifyFinish().addErrback(clientGone)
+
+
+class _EnvelopeResource(Resource):
+    """
+    A resource whose unsupported methods and unknown children answer with
+    an OpenAI error envelope rather than Twisted's HTML pages.
+    """
+
+    def getChild(self, path: bytes, request: IRequest) -> IResource:
+        return ErrorResource(RelayError(
+            404, "Unknown path {}.".format(request.path.decode("latin-1")),
+            code="not_found"))
+
+    def render(self, request: IRequest) -> bytes:
+        method = request.method.decode("latin-1")
+        if not any(hasattr(self, "render_" + m) for m in ("GET", "POST")):
+            return self.getChild(b"", request).render(request)
+        if not hasattr(self, "render_" + method):
+            request.setHeader(b"allow", b", ".join(
+                m.encode() for m in ("GET", "POST") if hasattr(self, "render_" + m)))
+            writeError(request, RelayError(
+                405, "Method {} is not allowed on {}.".format(
+                    method, request.path.decode("latin-1")), code="method_not_allowed"))
+            return NOT_DONE_YET
+        return super().render(request)
+
+
+class ErrorResource(_EnvelopeResource):
+    isLeaf = True
+
+    def __init__(self, error: RelayError) -> None:
+        super().__init__()
+        self._error = error
+
+    def render(self, request: IRequest) -> bytes:
+        writeError(request, self._error)
+        return NOT_DONE_YET
+
+
+class ResponsesResource(_EnvelopeResource):
+    """
+    C{POST /v1/responses}.
+    """
+
+    isLeaf = True
+
+    def __init__(self, config: RelayConfig, client: UpstreamClient, reactor: Any) -> None:
+        super().__init__()
+        self._config = config
+        self._client = client
+        self._reactor = reactor
+
+    def render_POST(self, request: IRequest) -> int:
+        exchange = ResponsesExchange(self._config, self._client, self._reactor, request)
+        work = Deferred.fromCoroutine(exchange.run())
+        _watchClient(request, work, exchange)
+
+        def expire() -> None:
+            exchange.timedOut = "The response took longer than {:g} seconds.".format(
+                self._config.totalTimeout)
+            work.cancel()
+
+        timer = self._reactor.callLater(self._config.totalTimeout, expire)
+        work.addBoth(lambda _: timer.cancel() if timer.active() else None)
+        return NOT_DONE_YET
+
+
+class ModelsResource(_EnvelopeResource):
+    """
+    C{GET /v1/models}, proxied with the relay's credentials.
+    """
+
+    isLeaf = True
+
+    def __init__(self, config: RelayConfig, client: UpstreamClient) -> None:
+        super().__init__()
+        self._config = config
+        self._client = client
+
+    def render_GET(self, request: IRequest) -> int:
+        work = Deferred.fromCoroutine(self._proxy(request))
+        state = _Gone()
+        _watchClient(request, work, state)
+        work.addErrback(lambda f: None if state.gone else log.failure("models", f))
+        return NOT_DONE_YET
+
+    async def _proxy(self, request: IRequest) -> None:
+        authorization = request.getHeader(b"authorization")
+        try:
+            response = await self._client.getModels(
+                authorization.decode("latin-1") if authorization else None)
+            body = await treq.content(response)
+        except Exception as error:
+            if not request.finished and request.channel is not None:
+                writeError(request, unreachable(error, "model list"))
+            return
+        if response.code >= 400:
+            writeError(request, mapUpstreamError(response.code, body, None,
+                                                 self._config.retryAfter))
+            return
+        try:
+            json.loads(body)
+        except ValueError:
+            writeError(request, RelayError(502, "The upstream model list is not JSON.",
+                                           "server_error", "bad_upstream_response"))
+            return
+        request.setHeader(b"content-type", b"application/json")
+        request.write(body)
+        request.finish()
+
+
+class _Gone:
+    gone = False
+
+
+class HealthResource(_EnvelopeResource):
+    isLeaf = True
+
+    def render_GET(self, request: IRequest) -> bytes:
+        request.setHeader(b"content-type", b"application/json")
+        return b'{"status":"ok"}'
+
+
+def relayResource(config: RelayConfig, reactor: Any,
+                  client: UpstreamClient | None = None) -> IResource:
+    """
+    The relay's resource tree, to serve or to mount under an existing one.
+
+    @param client: the upstream client; one with its own pool is made when
+        omitted (close it with the service that owns it).
+    """
+    if client is None:
+        client = UpstreamClient.fromConfig(reactor, config)
+    root = _EnvelopeResource()
+    v1 = _EnvelopeResource()
+    root.putChild(b"v1", v1)
+    root.putChild(b"health", HealthResource())
+    v1.putChild(b"responses", ResponsesResource(config, client, reactor))
+    v1.putChild(b"models", ModelsResource(config, client))
+    return root
+
+
+class LimitedRequest(Request):
+    """
+    A request that stops storing its body past a size limit, so a huge
+    upload cannot fill memory or disk; the resource then answers 413.
+    """
+
+    bodyTooLarge = False
+    _received = 0
+
+    def __init__(self, *args: Any, maxBodyBytes: int = 32 * 1024 * 1024,
+                 **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.maxBodyBytes = maxBodyBytes
+
+    def gotLength(self, length: int | None) -> None:
+        if length is not None and length > self.maxBodyBytes:
+            self.bodyTooLarge = True
+        super().gotLength(None if self.bodyTooLarge else length)
+
+    def handleContentChunk(self, data: bytes) -> None:
+        self._received += len(data)
+        if self._received > self.maxBodyBytes:
+            self.bodyTooLarge = True
+        if not self.bodyTooLarge:
+            super().handleContentChunk(data)
