@@ -9,10 +9,10 @@ import sys
 from twisted.logger import Logger, globalLogBeginner
 from twisted.python import usage
 
+from ._codex_setup import CatalogOptions, PrintConfigOptions, setupCommand
 from ._logging import filteredObserver
-from ._service import describe
+from ._service import RelayService, describe
 from ._tap import Options, configFromOptions
-from ._service import RelayService
 
 log = Logger()
 
@@ -20,7 +20,33 @@ READY = "codex-relay listening on "
 
 
 class CommandOptions(Options):
-    synopsis = "Usage: codex-relay [options]"
+    synopsis = "Usage: codex-relay [options] [print-config | model-catalog [options]]"
+    subCommands = [
+        ["print-config", None, PrintConfigOptions,
+         "print a Codex config.toml snippet for this relay"],
+        ["model-catalog", None, CatalogOptions,
+         "write a Codex model catalog for the upstream's models"],
+    ]
+
+
+def relayBaseURL(listen: list[str]) -> str:
+    """
+    The URL clients on this machine reach the relay at, from its first TCP
+    endpoint.
+    """
+    for endpoint in listen:
+        fields = endpoint.split(":")
+        if fields[0] in ("tcp", "tcp6") and len(fields) > 1 and fields[1].isdigit():
+            interface = "127.0.0.1"
+            for field in fields[2:]:
+                if field.startswith("interface="):
+                    interface = field[len("interface="):]
+            if interface in ("0.0.0.0", "", "::"):
+                interface = "127.0.0.1"
+            if ":" in interface:
+                interface = "[{}]".format(interface)
+            return "http://{}:{}/v1".format(interface, fields[1])
+    return "http://127.0.0.1:4444/v1"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,6 +56,9 @@ def main(argv: list[str] | None = None) -> int:
     except usage.UsageError as error:
         print("codex-relay: {}\n\n{}".format(error, options), file=sys.stderr)
         return 2
+    if options.subCommand is not None:
+        return setupCommand(options.subCommand, options.subOptions,
+                            configFromOptions(options), relayBaseURL(options["listen"]))
     globalLogBeginner.beginLoggingTo(
         [filteredObserver(sys.stderr, options["log-level"] or "info")],
         redirectStandardIO=False)
