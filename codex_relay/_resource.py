@@ -81,6 +81,20 @@ class ResponsesResource(_EnvelopeResource):
         self._client = client
         self._reactor = reactor
 
+    def render_GET(self, request: IRequest) -> int:
+        # Codex with supports_websockets = true asks to upgrade here first;
+        # 426 makes it fall back to HTTP at once, where 405 costs five retries.
+        upgrade = (request.getHeader(b"upgrade") or b"").lower()
+        if upgrade == b"websocket":
+            writeError(request, RelayError(
+                426, "codex-relay serves the Responses API over HTTP streaming, not "
+                "WebSocket; set supports_websockets = false.", code="websocket_unsupported"))
+        else:
+            writeError(request, RelayError(
+                405, "Method GET is not allowed on /v1/responses; POST a request.",
+                code="method_not_allowed"))
+        return NOT_DONE_YET
+
     def render_POST(self, request: IRequest) -> int:
         exchange = ResponsesExchange(self._config, self._client, self._reactor, request)
         work = Deferred.fromCoroutine(exchange.run())
