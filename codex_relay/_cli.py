@@ -54,7 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         options.parseOptions(sys.argv[1:] if argv is None else argv)
     except usage.UsageError as error:
-        print("codex-relay: {}\n\n{}".format(error, options), file=sys.stderr)
+        # The error goes last, where start() and a terminal's eye look for it.
+        print("{}\ncodex-relay: {}".format(options, error), file=sys.stderr)
         return 2
     if options.subCommand is not None:
         return setupCommand(options.subCommand, options.subOptions,

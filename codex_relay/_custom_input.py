@@ -93,11 +93,12 @@ def _escape(text: str, start: int) -> tuple[str | None, int]:
         return None, 0
     if 0xD800 <= code < 0xDC00:
         # A high surrogate needs its low half, which may not be here yet.
-        if start + 12 > len(text):
+        following = text[start + 6:start + 12]
+        if len(following) < 6 and "\\u".startswith(following[:2]):
             return None, 1
-        low = _hex(text[start + 8:start + 12]) if text[start + 6:start + 8] == "\\u" else None
+        low = _hex(following[2:]) if following[:2] == "\\u" else None
         if low is None or not 0xDC00 <= low < 0xE000:
-            return "\ufffd", 6
+            return chr(code), 6  # a lone surrogate, kept as json.loads keeps it
         return chr(0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)), 12
     return chr(code), 6
 

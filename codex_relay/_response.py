@@ -41,7 +41,6 @@ def responseSkeleton(request: dict, responseId: str, createdAt: int) -> dict:
         },
         "safety_identifier": request.get("safety_identifier"),
         "service_tier": "default",
-        "store": False,
         "temperature": request.get("temperature"),
         "text": request.get("text") or {"format": {"type": "text"}},
         "tool_choice": request.get("tool_choice") or "auto",

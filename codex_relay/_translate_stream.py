@@ -127,7 +127,8 @@ class StreamTranslator:
         finish = choice.get("finish_reason")
         if finish:
             if finish == "error":
-                events.extend(self._upstreamError(chunk.get("error") or {}))
+                # fail() numbers its own events.
+                return self._number(events) + self._upstreamError(chunk.get("error") or {})
             else:
                 self._finishReason = finish
                 events.extend(self._closeOpen(self._itemStatus()))
@@ -189,12 +190,15 @@ class StreamTranslator:
             self._reasoningField = "reasoning"
             return text
         if details and isinstance(details, list):
-            self._reasoningField = "reasoning_details"
-            return "".join(
+            text = "".join(
                 d.get("text") or d.get("summary") or ""
                 for d in details if isinstance(d, dict)
                 and isinstance(d.get("text") or d.get("summary") or "", str)
             )
+            if text:
+                # A signature-only fragment must not change where text goes back.
+                self._reasoningField = "reasoning_details"
+            return text
         return ""
 
     # Items.
