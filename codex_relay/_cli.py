@@ -4,6 +4,7 @@ plugin's options, read from flags and C{CODEX_RELAY_*} variables, served on
 the global reactor until interrupted.
 """
 
+import re
 import sys
 
 from twisted.logger import Logger, globalLogBeginner
@@ -35,7 +36,8 @@ def relayBaseURL(listen: list[str]) -> str:
     endpoint.
     """
     for endpoint in listen:
-        fields = endpoint.split(":")
+        # Endpoint strings escape the colons of IPv6 addresses with a backslash.
+        fields = [f.replace("\\:", ":") for f in re.split(r"(?<!\\):", endpoint)]
         if fields[0] in ("tcp", "tcp6") and len(fields) > 1 and fields[1].isdigit():
             interface = "127.0.0.1"
             for field in fields[2:]:
