@@ -121,6 +121,24 @@ def _reasoningFields(item: dict, settings: TranslationSettings,
     return {}
 
 
+def _failedTail(items: list) -> int:
+    """
+    Where the trailing model output left incomplete by a failed response
+    begins.  Codex keeps such partial items and resends them when it
+    retries; sent upstream, they would ask the model to carry on after its
+    own broken answer, one more copy per retry.
+    """
+    end = len(items)
+    while end > 0:
+        item = items[end - 1]
+        if not (isinstance(item, dict) and item.get("status") == "incomplete"
+                and (item.get("type") in ("reasoning",) + _CALLS
+                     or item.get("role") == "assistant")):
+            break
+        end -= 1
+    return end
+
+
 class MessageBuilder:
     """
     Walks Responses input items in order and collects Chat messages; call
@@ -147,7 +165,12 @@ class MessageBuilder:
         self._messages.append({"role": role, "content": content})
 
     def addItems(self, items: list, prefix: str) -> None:
-        for index, item in enumerate(items):
+        end = _failedTail(items)
+        if end < len(items):
+            self._warnings.append(
+                "dropped {} incomplete item(s) left at the end of {} by a failed "
+                "response".format(len(items) - end, prefix))
+        for index, item in enumerate(items[:end]):
             param = "{}[{}]".format(prefix, index)
             if not isinstance(item, dict):
                 raise _typeError("Each input item must be an object.", param)

@@ -1318,3 +1318,38 @@ class ChatNameTests(SynchronousTestCase):
         toolMap = ToolMap()
         for namespace, name in (("n" * 40, "t" * 40), ("a/b", "c"), ("x", "y.z")):
             self.assertTrue(pattern.fullmatch(toolMap.chatName(name, namespace)))
+
+
+class FailedTailTests(SynchronousTestCase):
+    """
+    Partial output that a failed response left behind, and that Codex
+    resends on retry, does not reach the upstream.
+    """
+
+    def translate(self, items: list) -> ChatRequest:
+        return translateRequest({"model": "m", "input": items}, SETTINGS)
+
+    def test_trailingIncompleteDropped(self) -> None:
+        prompt = {"type": "message", "role": "user", "content": "Hi."}
+        partial = {"type": "message", "role": "assistant", "status": "incomplete",
+                   "content": [{"type": "output_text", "text": "Partial"}]}
+        chat = self.translate([prompt, partial, dict(partial)])
+        self.assertEqual(chat.body["messages"], [{"role": "user", "content": "Hi."}])
+        self.assertEqual(len(chat.warnings), 1)
+        self.assertIn("2 incomplete item(s)", chat.warnings[0])
+
+    def test_incompleteFollowedByUserKept(self) -> None:
+        """
+        A truncated answer the conversation went on from stays in history.
+        """
+        items = [
+            {"type": "message", "role": "user", "content": "Hi."},
+            {"type": "message", "role": "assistant", "status": "incomplete",
+             "content": [{"type": "output_text", "text": "Partial"}]},
+            {"type": "message", "role": "user", "content": "Go on."},
+        ]
+        self.assertEqual(self.translate(items).body["messages"], [
+            {"role": "user", "content": "Hi."},
+            {"role": "assistant", "content": "Partial"},
+            {"role": "user", "content": "Go on."},
+        ])
