@@ -204,9 +204,8 @@ def configTOML(
         "base_url = {}".format(_tomlValue(baseURL)),
         "env_key = {}".format(_tomlValue(CLIENT_KEY_VARIABLE)),
         'wire_api = "responses"',
-        "supports_websockets = false",
     ]
-    for key, value in (provider or {}).items():
+    for key, value in {"supports_websockets": False, **(provider or {})}.items():
         lines.append("{} = {}".format(key, _tomlValue(value)))
     return "\n".join(lines) + "\n"
 
