@@ -20,7 +20,8 @@ from ._config import RelayConfig
 from ._upstream import UpstreamClient
 
 PROVIDER = "codex-relay"
-KEY_VARIABLE = "CODEX_RELAY_CLIENT_KEY"
+# The variable the relay reads its own key from: one export serves both.
+KEY_VARIABLE = "CODEX_RELAY_API_KEY"
 
 
 class SetupError(Exception):
@@ -50,7 +51,8 @@ def configSnippet(baseURL: str, model: str, catalogPath: str | None = None) -> s
         'name = "codex-relay"',
         "base_url = {}".format(_tomlString(baseURL)),
         'wire_api = "responses"',
-        "# Forwarded upstream only when the relay runs without --api-key.",
+        "# Codex sends this key to the relay; the relay forwards it upstream only",
+        "# when it runs without a key of its own.",
         "env_key = {}".format(_tomlString(KEY_VARIABLE)),
         "# Codex's WebSocket transport is not served; HTTP streaming is.",
         "supports_websockets = false",
