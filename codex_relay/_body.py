@@ -37,10 +37,12 @@ class _PacingProducer:
         self._transport = transport
 
     def pauseProducing(self) -> None:
+        self._body._paused = True
         self._body._stopIdleClock()
         self._transport.pauseProducing()
 
     def resumeProducing(self) -> None:
+        self._body._paused = False
         self._body._startIdleClock()
         self._transport.resumeProducing()
 
@@ -73,6 +75,7 @@ class TranslatingBody(Protocol):
         self._clock = clock
         self._idleTimeout = idleTimeout
         self._idleCall: Any = None
+        self._paused = False
         self.producer: _PacingProducer | None = None
         self.done: Deferred[None] = Deferred(self._cancel)
 
@@ -83,7 +86,10 @@ class TranslatingBody(Protocol):
     def dataReceived(self, data: bytes) -> None:
         if self.done.called:
             return  # the response is already over; just drain the connection
-        self._startIdleClock()
+        if not self._paused:
+            # The rest of a read still arrives after a pause: it must not
+            # restart the idle clock while the client holds the stream.
+            self._startIdleClock()
         translator = self._translator
         events: list[dict] = []
         for event in self._decoder.feed(data):

@@ -10,7 +10,11 @@ from twisted.internet.defer import CancelledError, Deferred
 from twisted.internet.error import ConnectError, DNSLookupError
 from twisted.internet.error import TimeoutError as ConnectTimeout
 from twisted.logger import Logger
-from twisted.web.client import ResponseFailed, ResponseNeverReceived
+from twisted.web.client import (
+    RequestTransmissionFailed,
+    ResponseFailed,
+    ResponseNeverReceived,
+)
 from twisted.web.iweb import IRequest
 
 import treq
@@ -73,8 +77,13 @@ def unreachable(failure: BaseException, what: str) -> RelayError:
     if isinstance(failure, (ConnectError, DNSLookupError)):
         return RelayError(502, "Could not connect to the upstream {}: {}".format(
             what, failure.__class__.__name__), "server_error", "upstream_unreachable")
-    return RelayError(502, "The upstream {} failed: {}".format(
-        what, failure.__class__.__name__), "server_error", "upstream_error")
+    reason = failure.__class__.__name__
+    if isinstance(failure, (ResponseNeverReceived, RequestTransmissionFailed)) and (
+            failure.reasons):
+        # Say why no response came, e.g. a TLS verification failure.
+        reason += " ({})".format(failure.reasons[0].getErrorMessage())
+    return RelayError(502, "The upstream {} failed: {}".format(what, reason),
+                      "server_error", "upstream_error")
 
 
 class ResponsesExchange:
@@ -133,7 +142,7 @@ class ResponsesExchange:
         response = await self._awaitHeaders(self._client.postChat(
             json.dumps(chat.body).encode("utf-8"), chat.stream,
             authorization.decode("latin-1") if authorization else None))
-        if response.code >= 400:
+        if response.code >= 300:  # redirects are not followed: an error too
             text = await treq.content(response)
             retryAfter = response.headers.getRawHeaders(b"retry-after", [b""])[0]
             raise mapUpstreamError(response.code, text, retryAfter.decode("latin-1"),

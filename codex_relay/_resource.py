@@ -44,7 +44,10 @@ class _EnvelopeResource(Resource):
 
     def render(self, request: IRequest) -> bytes:
         method = request.method.decode("latin-1")
-        if not any(hasattr(self, "render_" + m) for m in ("GET", "POST")):
+        # A leaf answers for its own path only: /v1/responses/ID is not
+        # /v1/responses (a POST there must not start a new response).
+        if not any(hasattr(self, "render_" + m) for m in ("GET", "POST")) or (
+                self.isLeaf and any(request.postpath)):
             return self.getChild(b"", request).render(request)
         if not hasattr(self, "render_" + method):
             request.setHeader(b"allow", b", ".join(
@@ -90,6 +93,7 @@ class ResponsesResource(_EnvelopeResource):
                 426, "codex-relay serves the Responses API over HTTP streaming, not "
                 "WebSocket; set supports_websockets = false.", code="websocket_unsupported"))
         else:
+            request.setHeader(b"allow", b"POST")
             writeError(request, RelayError(
                 405, "Method GET is not allowed on /v1/responses; POST a request.",
                 code="method_not_allowed"))
@@ -117,19 +121,28 @@ class ModelsResource(_EnvelopeResource):
 
     isLeaf = True
 
-    def __init__(self, config: RelayConfig, client: UpstreamClient) -> None:
+    def __init__(self, config: RelayConfig, client: UpstreamClient, reactor: Any) -> None:
         super().__init__()
         self._config = config
         self._client = client
+        self._reactor = reactor
 
     def render_GET(self, request: IRequest) -> int:
-        work = Deferred.fromCoroutine(self._proxy(request))
         state = _Gone()
+        work = Deferred.fromCoroutine(self._proxy(request, state))
         _watchClient(request, work, state)
+
+        def expire() -> None:
+            state.timedOut = True
+            work.cancel()
+
+        # The whole model list is due within the headers timeout.
+        timer = self._reactor.callLater(self._config.headersTimeout, expire)
+        work.addBoth(lambda _: timer.cancel() if timer.active() else None)
         work.addErrback(lambda f: None if state.gone else log.failure("models", f))
         return NOT_DONE_YET
 
-    async def _proxy(self, request: IRequest) -> None:
+    async def _proxy(self, request: IRequest, state: "_Gone") -> None:
         authorization = request.getHeader(b"authorization")
         try:
             response = await self._client.getModels(
@@ -137,9 +150,12 @@ class ModelsResource(_EnvelopeResource):
             body = await treq.content(response)
         except Exception as error:
             if not request.finished and request.channel is not None:
-                writeError(request, unreachable(error, "model list"))
+                writeError(request, RelayError(
+                    504, "The upstream sent no model list within {:g} seconds.".format(
+                        self._config.headersTimeout), "server_error", "upstream_timeout")
+                    if state.timedOut else unreachable(error, "model list"))
             return
-        if response.code >= 400:
+        if response.code >= 300:  # redirects are not followed: an error too
             writeError(request, mapUpstreamError(response.code, body, None,
                                                  self._config.retryAfter))
             return
@@ -156,6 +172,7 @@ class ModelsResource(_EnvelopeResource):
 
 class _Gone:
     gone = False
+    timedOut = False
 
 
 class HealthResource(_EnvelopeResource):
@@ -181,7 +198,7 @@ def relayResource(config: RelayConfig, reactor: Any,
     root.putChild(b"v1", v1)
     root.putChild(b"health", HealthResource())
     v1.putChild(b"responses", ResponsesResource(config, client, reactor))
-    v1.putChild(b"models", ModelsResource(config, client))
+    v1.putChild(b"models", ModelsResource(config, client, reactor))
     return root
 
 

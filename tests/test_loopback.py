@@ -1,0 +1,544 @@
+"""
+The relay on real sockets: a L{ScriptedUpstream} on a loopback port (plain
+or TLS with a CA made at test time), a real L{RelayService} in front of it,
+and a treq client with its own pool.  Everything listens on 127.0.0.1 port
+0 and is closed, connection by connection, before each test ends.
+"""
+
+import datetime
+import ipaddress
+import json
+import re
+import socket
+from pathlib import Path
+from typing import Any, Callable
+
+import treq
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from OpenSSL import SSL
+from treq.client import HTTPClient
+from twisted.internet import reactor
+from twisted.internet.defer import CancelledError, Deferred
+from twisted.internet.endpoints import (
+    SSL4ServerEndpoint,
+    TCP4ClientEndpoint,
+    connectProtocol,
+    serverFromString,
+)
+from twisted.internet.protocol import Protocol
+from twisted.internet.task import deferLater
+from twisted.python.failure import Failure
+from twisted.trial.unittest import TestCase
+from twisted.web.client import Agent, HTTPConnectionPool, ResponseNeverReceived
+from twisted.web.server import Site
+
+from codex_relay import RelayConfig, RelayService
+from tests.chunks import chunk, finish, text, usage
+from tests.oracle import checkStream
+from tests.test_resource import HELLO, Collector, LogCapture, streamRequest
+from tests.upstream import Drop, Hang, JSONReply, ScriptedUpstream, Stream
+
+README = Path(__file__).parent.parent / "README.md"
+
+
+class ConnectionLog:
+    """
+    The connections of the protocols a factory builds: their transports in
+    order, and which are still connected (C{buildProtocol} is wrapped on the
+    factory instance, C{makeConnection} and C{connectionLost} on each
+    protocol).
+    """
+
+    def __init__(self, factory: Any) -> None:
+        self.transports: list[Any] = []
+        self.open: set[Any] = set()
+        build = factory.buildProtocol
+
+        def buildProtocol(address: Any) -> Any:
+            protocol = build(address)
+            if protocol is not None:
+                self._watch(protocol)
+            return protocol
+
+        factory.buildProtocol = buildProtocol
+
+    def _watch(self, protocol: Any) -> None:
+        made, lost = protocol.makeConnection, protocol.connectionLost
+
+        def makeConnection(transport: Any) -> None:
+            self.transports.append(transport)
+            self.open.add(protocol)
+            made(transport)
+
+        def connectionLost(reason: Failure) -> None:
+            self.open.discard(protocol)
+            lost(reason)
+
+        protocol.makeConnection = makeConnection
+        protocol.connectionLost = connectionLost
+
+    async def allClosed(self) -> None:
+        await eventually(lambda: not self.open, "connections still open")
+
+
+async def eventually(predicate: Callable[[], bool], what: str,
+                     timeout: float = 5.0) -> None:
+    """
+    Poll C{predicate} on the reactor until it holds.
+    """
+    deadline = reactor.seconds() + timeout
+    while not predicate():
+        if reactor.seconds() > deadline:
+            raise AssertionError("after {}s: {}".format(timeout, what))
+        await deferLater(reactor, 0.01)
+
+
+def unsent(transport: Any) -> int:
+    """
+    The bytes a TCP transport holds in user space, not yet accepted by the
+    kernel (L{twisted.internet.abstract.FileDescriptor}'s buffers).
+    """
+    return (len(transport.dataBuffer) - transport.offset) + transport._tempDataLen
+
+
+class Certificates:
+    """
+    A test CA and server certificates it signs, as PEM files in C{directory}.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        directory.mkdir(parents=True)
+        self._directory = directory
+        self._key = ec.generate_private_key(ec.SECP256R1())
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "codex-relay test CA")])
+        self._name = name
+        self._ca = self._builder(name, self._key.public_key()).add_extension(
+            x509.BasicConstraints(ca=True, path_length=None), critical=True,
+        ).add_extension(
+            x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
+                          content_commitment=False, key_encipherment=False,
+                          data_encipherment=False, key_agreement=False,
+                          encipher_only=False, decipher_only=False), critical=True,
+        ).sign(self._key, hashes.SHA256())
+        self.caPath = self._write("ca.pem", self._ca.public_bytes(serialization.Encoding.PEM))
+
+    def _builder(self, subject: x509.Name, publicKey: Any) -> x509.CertificateBuilder:
+        now = datetime.datetime.now(datetime.timezone.utc)
+        return x509.CertificateBuilder().subject_name(subject).issuer_name(
+            self._name).public_key(publicKey).serial_number(
+            x509.random_serial_number()).not_valid_before(
+            now - datetime.timedelta(days=1)).not_valid_after(
+            now + datetime.timedelta(days=1)).add_extension(
+            x509.SubjectKeyIdentifier.from_public_key(publicKey), critical=False)
+
+    def _write(self, name: str, data: bytes) -> str:
+        path = self._directory / name
+        path.write_bytes(data)
+        return str(path)
+
+    def server(self, name: str, dnsNames: list[str], ips: list[str]) -> tuple[str, str]:
+        """
+        A server certificate for C{dnsNames} and C{ips}: (key path, cert path).
+        """
+        key = ec.generate_private_key(ec.SECP256R1())
+        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+        names: list[x509.GeneralName] = [x509.DNSName(n) for n in dnsNames]
+        names += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in ips]
+        cert = self._builder(subject, key.public_key()).add_extension(
+            x509.SubjectAlternativeName(names), critical=False,
+        ).add_extension(
+            x509.BasicConstraints(ca=False, path_length=None), critical=True,
+        ).add_extension(
+            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False,
+        ).add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(self._key.public_key()),
+            critical=False,
+        ).sign(self._key, hashes.SHA256())
+        keyPath = self._write(name + ".key", key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption()))
+        certPath = self._write(name + ".pem", cert.public_bytes(serialization.Encoding.PEM))
+        return keyPath, certPath
+
+
+class ServerTLS:
+    """
+    The upstream's TLS context, loaded from PEM files.  (The C{ssl:}
+    endpoint would do, but Twisted hands pyOpenSSL objects to pyOpenSSL
+    there, which warns of their deprecation.)
+    """
+
+    def __init__(self, keyPath: str, certPath: str) -> None:
+        self._keyPath = keyPath
+        self._certPath = certPath
+
+    def getContext(self) -> SSL.Context:
+        context = SSL.Context(SSL.TLS_METHOD)
+        context.use_certificate_file(self._certPath)
+        context.use_privatekey_file(self._keyPath)
+        return context
+
+
+class StalledClient(Protocol):
+    """
+    A raw HTTP/1.0 client that sends its request, then reads nothing until
+    L{resume}; the relay answers it with a close-delimited body.
+    """
+
+    def __init__(self, request: bytes) -> None:
+        self._request = request
+        self._data: list[bytes] = []
+        self.done: Deferred[None] = Deferred()
+
+    def connectionMade(self) -> None:
+        # A small receive buffer, so the kernel soon stops taking the
+        # relay's output and the relay itself must hold back.
+        self.transport.getHandle().setsockopt(  # type: ignore[union-attr]
+            socket.SOL_SOCKET, socket.SO_RCVBUF, 16 * 1024)
+        self.transport.write(self._request)  # type: ignore[union-attr]
+        self.transport.pauseProducing()  # type: ignore[union-attr]
+
+    def resume(self) -> None:
+        self.transport.getHandle().setsockopt(  # type: ignore[union-attr]
+            socket.SOL_SOCKET, socket.SO_RCVBUF, 4 * 1024 * 1024)
+        self.transport.resumeProducing()  # type: ignore[union-attr]
+
+    def dataReceived(self, data: bytes) -> None:
+        self._data.append(data)
+
+    def connectionLost(self, reason: Failure) -> None:  # type: ignore[override]
+        self.done.callback(None)
+
+    def response(self) -> tuple[bytes, bytes]:
+        """
+        The status line and headers, and the body.
+        """
+        head, _, body = b"".join(self._data).partition(b"\r\n\r\n")
+        return head, body
+
+
+class LoopbackTestCase(TestCase):
+    """
+    Starts scripted upstreams, relays and clients, and closes them all.
+    """
+
+    def setUp(self) -> None:
+        self.log = LogCapture(self)
+        self.addCleanup(self.assertNoErrorsLogged)
+
+    def assertNoErrorsLogged(self) -> None:
+        self.assertEqual(self.log.errors(), [])
+
+    async def startUpstream(self, tls: tuple[str, str] | None = None
+                            ) -> tuple[str, ConnectionLog]:
+        """
+        Serve C{self.upstream}, over TLS with C{tls} (key and certificate
+        paths); its base URL and its server connections.
+        """
+        upstream = self.upstream
+        site = Site(upstream.resource)
+        site.noisy = False
+        connections = ConnectionLog(site)
+        if tls is None:
+            endpoint, scheme = serverFromString(reactor, "tcp:0:interface=127.0.0.1"), "http"
+        else:
+            endpoint = SSL4ServerEndpoint(reactor, 0, ServerTLS(*tls), interface="127.0.0.1")
+            scheme = "https"
+        port = await endpoint.listen(site)
+        self.addCleanup(port.stopListening)
+        self.addCleanup(connections.allClosed)
+        self.addCleanup(upstream.abortAll)
+        return "{}://127.0.0.1:{}/v1".format(scheme, port.getHost().port), connections
+
+    async def startRelay(self, upstreamURL: str, **config: Any) -> tuple[str, RelayService]:
+        """
+        A L{RelayService} in front of C{upstreamURL}; its base URL.
+        """
+        service = RelayService(RelayConfig(upstream=upstreamURL, **config), reactor,
+                               listen=["tcp:0:interface=127.0.0.1"])
+        self.relayConnections = ConnectionLog(service.site)
+        service.startService()
+        self.addCleanup(self.relayConnections.allClosed)
+        self.addCleanup(service.stopService)
+        [port] = await service.listening
+        return "http://127.0.0.1:{}".format(port.getHost().port), service
+
+    async def setUpRelay(self, **config: Any) -> None:
+        """
+        A plain upstream, a relay before it, and a client: C{self.upstream},
+        C{self.upstreamURL}, C{self.upstreamConnections}, C{self.url},
+        C{self.service}, C{self.client}.
+        """
+        self.upstream = ScriptedUpstream(reactor=reactor)
+        self.upstreamURL, self.upstreamConnections = await self.startUpstream()
+        self.url, self.service = await self.startRelay(self.upstreamURL, **config)
+        self.client = self.makeClient()
+
+    def makeClient(self) -> HTTPClient:
+        pool = HTTPConnectionPool(reactor, persistent=False)
+        self.addCleanup(pool.closeCachedConnections)
+        return HTTPClient(Agent(reactor, pool=pool))
+
+    async def post(self, body: Any, url: str | None = None) -> Any:
+        return await self.client.post((url or self.url) + "/v1/responses", json=body,
+                                      unbuffered=True)
+
+    async def stream(self, body: Any = None) -> list[dict]:
+        """
+        POST a stream request; its complete, oracle-valid events.
+        """
+        response = await self.post(body or streamRequest())
+        self.assertEqual(response.code, 200)
+        return checkStream(await treq.content(response))
+
+    async def assertError(self, response: Any, status: int, code: str) -> dict:
+        body = await treq.content(response)
+        self.assertEqual(response.code, status, body[:500])
+        self.assertEqual(response.headers.getRawHeaders("content-type"),
+                         ["application/json"])
+        error = json.loads(body)["error"]
+        self.assertEqual(error["code"], code, body)
+        return error
+
+
+class StreamTests(LoopbackTestCase):
+    async def test_stream(self) -> None:
+        await self.setUpRelay()
+        self.upstream.queue(Stream(HELLO, interval=0.01))
+        events = await self.stream()
+        self.assertEqual(events[-1]["type"], "response.completed")
+        self.assertEqual(events[-1]["response"]["output"][0]["content"][0]["text"], "Hello")
+        self.assertEqual(self.upstream.requests[0].json["stream"], True)
+
+    async def test_poolReuse(self) -> None:
+        """
+        Three sequential streams use one upstream connection.
+        """
+        await self.setUpRelay()
+        for _ in range(3):
+            self.upstream.queue(Stream(HELLO))
+            self.assertEqual((await self.stream())[-1]["type"], "response.completed")
+        self.assertEqual(len(self.upstream.requests), 3)
+        self.assertEqual(len(self.upstreamConnections.transports), 1)
+
+    async def test_cookiesNotShared(self) -> None:
+        """
+        A cookie set by the upstream on one answer is never sent back.
+        """
+        await self.setUpRelay()
+        self.upstream.queue(Stream(HELLO, headers={"Set-Cookie": "__cf_bm=tenantA; Path=/"}),
+                            Stream(HELLO))
+        await self.stream()
+        await self.stream()
+        self.assertEqual([r.headers.get("cookie") for r in self.upstream.requests],
+                         [None, None])
+
+    async def test_redirectNotFollowed(self) -> None:
+        """
+        An upstream redirect is an error envelope, and the redirect target
+        is never asked.
+        """
+        await self.setUpRelay()
+        self.upstream.queue(
+            JSONReply(b"", status=307,
+                      headers={"Location": self.upstreamURL + "/chat/completions"}),
+            Stream(HELLO))
+        await self.assertError(await self.post(streamRequest()), 502, "server_error")
+        self.assertEqual(len(self.upstream.requests), 1)
+
+    async def test_drop(self) -> None:
+        """
+        An upstream that closes mid-stream: the client's stream ends with
+        C{response.failed}.
+        """
+        await self.setUpRelay()
+        self.upstream.queue(Drop([text("Hel")]))
+        events = await self.stream()
+        self.assertEqual(events[-1]["type"], "response.failed")
+        self.assertEqual(events[-1]["response"]["error"]["code"], "server_error")
+
+    async def test_unreachable(self) -> None:
+        """
+        A closed upstream port is a 502.
+        """
+        port = await serverFromString(reactor, "tcp:0:interface=127.0.0.1").listen(
+            Site(ScriptedUpstream().resource))
+        closed = "http://127.0.0.1:{}/v1".format(port.getHost().port)
+        await port.stopListening()
+        url, _ = await self.startRelay(closed)
+        self.client = self.makeClient()
+        await self.assertError(await self.post(streamRequest(), url), 502,
+                               "upstream_unreachable")
+
+
+class HangUpTests(LoopbackTestCase):
+    """
+    A client that hangs up cancels the upstream request within 1 s.
+    """
+
+    async def test_midStream(self) -> None:
+        await self.setUpRelay()
+        self.upstream.queue(Hang([text("Hel")]))
+        response = await self.post(streamRequest())
+        collector = Collector()
+        response.deliverBody(collector)
+        await eventually(lambda: "response.output_text.delta" in collector.types(),
+                         "the first delta")
+        gone = self.upstream.whenDisconnected()
+        collector.leave()
+        await gone.addTimeout(1, reactor)
+        self.assertEqual(self.upstream.disconnects, 1)
+
+    async def test_beforeHeaders(self) -> None:
+        await self.setUpRelay()
+        self.upstream.queue(Hang(headers=False))
+        pending = self.client.post(self.url + "/v1/responses", json=streamRequest())
+        await eventually(lambda: bool(self.upstream.requests), "the upstream request")
+        gone = self.upstream.whenDisconnected()
+        pending.cancel()
+        await gone.addTimeout(1, reactor)
+        with self.assertRaises((ResponseNeverReceived, CancelledError)):
+            await pending
+        self.assertEqual(self.upstream.disconnects, 1)
+
+
+class TLSTests(LoopbackTestCase):
+    """
+    The upstream's certificate is verified, against C{upstreamCA} when set.
+    """
+
+    async def setUpTLS(self, dnsNames: list[str], ips: list[str], trustCA: bool) -> None:
+        """
+        A TLS upstream whose certificate, from a CA made here, names
+        C{dnsNames} and C{ips}; a relay at C{self.url} given that CA as
+        C{upstreamCA} if C{trustCA}, else left with the platform's trust.
+        """
+        certificates = Certificates(Path(self.mktemp()))
+        self.upstream = ScriptedUpstream()
+        self.upstream.queue(Stream(HELLO))
+        upstreamURL, _ = await self.startUpstream(
+            tls=certificates.server("upstream", dnsNames, ips))
+        self.assertTrue(upstreamURL.startswith("https://127.0.0.1:"))
+        self.url, _ = await self.startRelay(
+            upstreamURL, upstreamCA=certificates.caPath if trustCA else None)
+        self.client = self.makeClient()
+
+    async def assertRejected(self, why: str) -> None:
+        error = await self.assertError(await self.post(streamRequest()), 502,
+                                       "upstream_error")
+        self.assertIn(why, error["message"])
+        self.assertEqual(self.upstream.requests, [])
+
+    async def test_trustedCA(self) -> None:
+        await self.setUpTLS(["localhost"], ["127.0.0.1"], trustCA=True)
+        events = await self.stream()
+        self.assertEqual(events[-1]["type"], "response.completed")
+
+    async def test_defaultTrust(self) -> None:
+        """
+        Without the CA, the platform trust store rejects the certificate.
+        """
+        await self.setUpTLS(["localhost"], ["127.0.0.1"], trustCA=False)
+        await self.assertRejected("certificate verify failed")
+
+    async def test_wrongHostname(self) -> None:
+        """
+        A certificate from the trusted CA, for another name, is rejected.
+        """
+        await self.setUpTLS(["upstream.example"], [], trustCA=True)
+        await self.assertRejected("IPAddressMismatch")
+
+
+class SlowClientTests(LoopbackTestCase):
+    async def test_backpressure(self) -> None:
+        """
+        A client that stops reading pauses the upstream: while it stalls,
+        the relay's buffer towards it stays bounded even though the upstream
+        has 20 MB ready; then the client gets the whole, valid stream.
+
+        The bound is measured where the relay would hoard: the user-space
+        write buffer of its connection to the client.  With backpressure,
+        that buffer passes C{bufferSize} (64 kB) by at most one upstream
+        read's worth of translated events before the upstream is paused;
+        without it, the whole stream (less what the kernel buffers take)
+        piles up there.  The 4 MB limit sits far between the two on any
+        machine, however slow.  The upstream's own buffer, holding what it
+        could not send, shows the stall really happened.
+
+        The idle timeout (1 s) is shorter than the stall (2 s): time the
+        client holds the stream is not upstream silence.
+        """
+        await self.setUpRelay(idleTimeout=1)
+        piece = "x" * 16384
+        count = 1280
+        self.upstream.queue(Stream([text(piece)] * count + [
+            finish("stop"), chunk(choices=False, usage=usage(5, count))]))
+        body = json.dumps(streamRequest()).encode()
+        client = StalledClient(
+            b"POST /v1/responses HTTP/1.0\r\nHost: 127.0.0.1\r\n"
+            b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
+            % (len(body), body))
+        port = self.service.ports[0].getHost().port
+        await connectProtocol(TCP4ClientEndpoint(reactor, "127.0.0.1", port), client)
+        self.addCleanup(client.transport.abortConnection)  # if the test fails early
+        await eventually(lambda: bool(self.upstream.requests), "the upstream request")
+
+        [upstreamTransport] = self.upstreamConnections.transports
+        [relayTransport] = self.relayConnections.transports
+        largest = 0
+        for _ in range(40):
+            await deferLater(reactor, 0.05)
+            largest = max(largest, unsent(relayTransport))
+        self.assertLess(largest, 4 * 1024 * 1024)
+        self.assertGreater(unsent(upstreamTransport), 4 * 1024 * 1024)
+        self.assertFalse(client.done.called)
+
+        client.resume()
+        await client.done
+        head, content = client.response()
+        self.assertTrue(head.startswith(b"HTTP/1.0 200 "), head)
+        events = checkStream(content)
+        self.assertEqual(events[-1]["type"], "response.completed")
+        self.assertEqual(len(events[-1]["response"]["output"][0]["content"][0]["text"]),
+                         len(piece) * count)
+
+
+class READMETests(LoopbackTestCase):
+    async def test_embedding(self) -> None:
+        """
+        The README's embedding example runs as written, but for the port
+        and the upstream.
+        """
+        self.upstream = ScriptedUpstream()
+        upstreamURL, _ = await self.startUpstream()
+        section = README.read_text().split("## Embedding in a Twisted program", 1)[1]
+        match = re.search(r"```python\n(.*?)```", section, re.DOTALL)
+        if match is None:
+            self.fail("no python block under the Embedding heading")
+        code = match.group(1)
+        for old, new in (('reactor.listenTCP(8000,', 'port = reactor.listenTCP(0,'),
+                         ('"http://127.0.0.1:8080/v1"', repr(upstreamURL)),
+                         ('reactor.run()\n', '')):
+            self.assertIn(old, code)
+            code = code.replace(old, new)
+        namespace: dict[str, Any] = {}
+        exec(compile(code, str(README), "exec"), namespace)
+        port, app = namespace["port"], namespace["app"]
+        relayConnections = ConnectionLog(port.factory)
+        self.addCleanup(relayConnections.allClosed)
+        self.addCleanup(app.stopService)
+        self.addCleanup(port.stopListening)
+        self.client = self.makeClient()
+
+        self.upstream.queue(Stream(HELLO))
+        url = "http://127.0.0.1:{}/llm".format(port.getHost().port)
+        response = await self.post(streamRequest(), url)
+        self.assertEqual(response.code, 200)
+        events = checkStream(await treq.content(response))
+        self.assertEqual(events[-1]["type"], "response.completed")
+        models = await self.client.get(url + "/v1/models")
+        self.assertEqual(models.code, 200)
+        self.assertEqual(json.loads(await treq.content(models))["object"], "list")
