@@ -117,7 +117,14 @@ class ResponsesExchange:
                                       "server_error", "upstream_timeout"))
         except UpstreamIdle as idle:
             self._fail(RelayError(504, str(idle), "server_error", "upstream_timeout"))
-        except (ResponseFailed, ResponseNeverReceived) as error:
+        except ResponseFailed as error:
+            if not self.gone:
+                log.warn("{model}: upstream broke off: {error!r}", model=self._model,
+                         error=error)
+                self._fail(RelayError(
+                    502, "The upstream closed the connection before the response was "
+                    "complete.", "server_error", "upstream_error"))
+        except ResponseNeverReceived as error:
             if not self.gone:
                 log.warn("{model}: upstream broke off: {error!r}", model=self._model,
                          error=error)
@@ -149,12 +156,18 @@ class ResponsesExchange:
                                    self._config.retryAfter)
         isSSE = b"event-stream" in (
             response.headers.getRawHeaders(b"content-type", [b""])[0])
-        if chat.stream:
-            self._startStream()
         if isSSE:
+            if chat.stream:
+                self._startStream()
             await self._streamBody(response)
         else:
-            await self._translateCompletion(response)
+            # A whole completion, asked for or not: read it before any byte
+            # goes out, so a bad body is still an HTTP error.
+            completion = await self._readCompletion(response)
+            if chat.stream:
+                self._startStream()
+            self._emit(translator.feedChunk(completion))
+            self._emit(translator.finish(doneMarker=True))
         if not chat.stream:
             self._writeJSON(translator.response)
         else:
@@ -207,9 +220,7 @@ class ResponsesExchange:
         for warning in self._translator.warnings:
             log.warn("{model}: {warning}", model=self._model, warning=warning)
 
-    async def _translateCompletion(self, response: Any) -> None:
-        # A whole completion: asked for, or sent although a stream was asked.
-        assert self._translator is not None
+    async def _readCompletion(self, response: Any) -> dict:
         raw = await treq.content(response)
         try:
             completion = json.loads(raw)
@@ -219,8 +230,7 @@ class ResponsesExchange:
         if not isinstance(completion, dict):
             raise RelayError(502, "The upstream answered with an unexpected body.",
                              "server_error", "bad_upstream_response")
-        self._emit(self._translator.feedChunk(completion))
-        self._emit(self._translator.finish(doneMarker=True))
+        return completion
 
     def _writeJSON(self, response: dict) -> None:
         if self.gone:

@@ -390,11 +390,13 @@ class StreamingTests(RelayTestCase):
 
     def test_notJSONAlthoughStreamAsked(self) -> None:
         """
-        A non-SSE upstream body that is not JSON, once the stream has
-        started, ends it with C{response.failed}.
+        A non-SSE upstream body that is not JSON is read before the stream
+        starts, so the client gets a 502 envelope, not a failed stream.
         """
         self.upstream.queue(JSONReply(b"<html>oops</html>"))
-        self.assertFailedStream(self.stream(), "server_error")
+        error = self.assertError(self.post(responsesRequest(stream=True)), 502,
+                                 "bad_upstream_response")
+        self.assertIn("not JSON", error["message"])
 
 
 class JSONTests(RelayTestCase):
