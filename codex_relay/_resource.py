@@ -4,6 +4,7 @@ OpenAI error envelope for everything else.
 """
 
 import json
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from twisted.internet.defer import Deferred
@@ -22,13 +23,30 @@ from ._upstream import UpstreamClient
 log = Logger()
 
 
-def _watchClient(request: IRequest, work: Deferred, exchange: Any) -> None:
-    # Subscribe before anything else: a late notifyFinish never fires (twisted#4899).
-    def clientGone(reason: Any) -> None:
-        exchange.gone = True
-        work.cancel()
+def _serve(request: IRequest, work: Callable[[], Coroutine[Any, Any, None]], state: Any,
+           reactor: Any, seconds: float, why: str) -> None:
+    """
+    Run C{work()} for C{request}: a client that goes away cancels it, and so
+    does C{seconds} passing, with C{state.gone} or C{state.timedOut} (set to
+    C{why}) telling the two apart.
+    """
+    # Subscribe before anything runs: a late notifyFinish never fires (twisted#4899).
+    finished = request.notifyFinish()
+    running = Deferred.fromCoroutine(work())
 
-    request.notifyFinish().addErrback(clientGone)
+    def clientGone(reason: Any) -> None:
+        state.gone = True
+        running.cancel()
+
+    def expire() -> None:
+        state.timedOut = why
+        running.cancel()
+
+    finished.addErrback(clientGone)
+    timer = reactor.callLater(seconds, expire)
+    running.addBoth(lambda result: (timer.cancel() if timer.active() else None, result)[1])
+    running.addErrback(lambda failure: None if state.gone else log.failure(
+        "serving {path}", failure, path=request.path.decode("latin-1")))
 
 
 class _EnvelopeResource(Resource):
@@ -101,16 +119,9 @@ class ResponsesResource(_EnvelopeResource):
 
     def render_POST(self, request: IRequest) -> int:
         exchange = ResponsesExchange(self._config, self._client, self._reactor, request)
-        work = Deferred.fromCoroutine(exchange.run())
-        _watchClient(request, work, exchange)
-
-        def expire() -> None:
-            exchange.timedOut = "The response took longer than {:g} seconds.".format(
-                self._config.totalTimeout)
-            work.cancel()
-
-        timer = self._reactor.callLater(self._config.totalTimeout, expire)
-        work.addBoth(lambda _: timer.cancel() if timer.active() else None)
+        _serve(request, exchange.run, exchange, self._reactor, self._config.totalTimeout,
+               "The response took longer than {:g} seconds.".format(
+                   self._config.totalTimeout))
         return NOT_DONE_YET
 
 
@@ -128,21 +139,15 @@ class ModelsResource(_EnvelopeResource):
         self._reactor = reactor
 
     def render_GET(self, request: IRequest) -> int:
-        state = _Gone()
-        work = Deferred.fromCoroutine(self._proxy(request, state))
-        _watchClient(request, work, state)
-
-        def expire() -> None:
-            state.timedOut = True
-            work.cancel()
-
+        state = _Watch()
         # The whole model list is due within the headers timeout.
-        timer = self._reactor.callLater(self._config.headersTimeout, expire)
-        work.addBoth(lambda _: timer.cancel() if timer.active() else None)
-        work.addErrback(lambda f: None if state.gone else log.failure("models", f))
+        _serve(request, lambda: self._proxy(request, state), state, self._reactor,
+               self._config.headersTimeout,
+               "The upstream sent no model list within {:g} seconds.".format(
+                   self._config.headersTimeout))
         return NOT_DONE_YET
 
-    async def _proxy(self, request: IRequest, state: "_Gone") -> None:
+    async def _proxy(self, request: IRequest, state: "_Watch") -> None:
         authorization = request.getHeader(b"authorization")
         try:
             response = await self._client.getModels(
@@ -151,8 +156,7 @@ class ModelsResource(_EnvelopeResource):
         except Exception as error:
             if not request.finished and request.channel is not None:
                 writeError(request, RelayError(
-                    504, "The upstream sent no model list within {:g} seconds.".format(
-                        self._config.headersTimeout), "server_error", "upstream_timeout")
+                    504, state.timedOut, "server_error", "upstream_timeout")
                     if state.timedOut else unreachable(error, "model list"))
             return
         if response.code >= 300:  # redirects are not followed: an error too
@@ -170,9 +174,9 @@ class ModelsResource(_EnvelopeResource):
         request.finish()
 
 
-class _Gone:
+class _Watch:
     gone = False
-    timedOut = False
+    timedOut: str | None = None
 
 
 class HealthResource(_EnvelopeResource):
