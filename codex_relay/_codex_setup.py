@@ -17,6 +17,7 @@ import treq
 
 from ._catalog import DEFAULT_TEMPLATE, UnknownTemplate, buildCatalog
 from ._config import RelayConfig
+from ._routes import singleUpstream
 from ._upstream import UpstreamClient
 
 PROVIDER = "codex-relay"
@@ -65,8 +66,9 @@ async def upstreamModels(reactor: Any, config: RelayConfig) -> list[str]:
     The model ids the upstream lists.
     """
     client = UpstreamClient.fromConfig(reactor, config)
+    upstream = singleUpstream(config.upstream, config.apiKey, config.profile).upstreams["default"]
     try:
-        response = await client.getModels(None)
+        response = await client.getModels(upstream, None)
         body = await treq.content(response)
     except Exception as error:
         raise SetupError("could not reach {}/models: {}".format(

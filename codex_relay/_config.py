@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass, field
 
 from ._errors import DEFAULT_RETRY_AFTER
+from ._routes import RoutingTable, singleUpstream
 from ._settings import TranslationSettings
 
 DEFAULT_UPSTREAM = "https://openrouter.ai/api/v1"
@@ -29,6 +30,10 @@ class RelayConfig:
     @ivar maxBodyBytes: the largest client request body accepted.
     @ivar retryAfter: the C{Retry-After} given on a 429 when the upstream
         names no delay.
+    @ivar profile: the provider profile of C{upstream}; detected from its
+        host when L{None}.
+    @ivar routes: upstreams and routes from a configuration file; when set,
+        C{upstream}, C{apiKey} and C{profile} are not used.
     """
 
     upstream: str = DEFAULT_UPSTREAM
@@ -43,6 +48,17 @@ class RelayConfig:
     translation: TranslationSettings = field(
         default_factory=lambda: TranslationSettings(secret=os.urandom(32))
     )
+    profile: str | None = None
+    routes: RoutingTable | None = None
+
+    def routingTable(self) -> RoutingTable:
+        """
+        Where requests go: the configured routes, or everything to
+        C{upstream}.
+        """
+        if self.routes is not None:
+            return self.routes
+        return singleUpstream(self.upstream, self.apiKey, self.profile)
 
     def __repr__(self) -> str:
         # Never let a key reach a log line through a repr.

@@ -4,6 +4,7 @@ upstream, and stream (or return) the translated answer.
 """
 
 import json
+from dataclasses import dataclass, field
 from typing import Any
 
 from twisted.internet.defer import CancelledError, Deferred
@@ -19,29 +20,36 @@ from twisted.web.iweb import IRequest
 
 import treq
 
+from ._adapt import adaptRequest, contentFilter
 from ._body import TranslatingBody, UpstreamIdle
 from ._config import RelayConfig
 from ._errors import RelayError, mapUpstreamError
-from ._request import translateRequest
+from ._rejections import rejectedParameter, withoutParameter
+from ._request import ChatRequest, translateRequest
+from ._routes import Route, RoutingTable
 from ._sse import encodeEvent
 from ._translate_stream import StreamTranslator
 from ._upstream import UpstreamClient
+from ._web import writeError
 
 log = Logger()
 
-MAX_UPSTREAM_JSON = 64 * 1024 * 1024
 
+@dataclass
+class RelayContext:
+    """
+    What every exchange of one relay shares.
 
-def writeError(request: IRequest, error: RelayError) -> None:
+    @ivar table: where each model goes.
+    @ivar learned: parameters each upstream and model rejected, left out
+        from then on.
     """
-    Answer with C{error}'s status and OpenAI envelope.
-    """
-    request.setResponseCode(error.status)
-    request.setHeader(b"content-type", b"application/json")
-    for name, value in error.headers.items():
-        request.setHeader(name.encode("ascii"), value.encode("ascii"))
-    request.write(error.body())
-    request.finish()
+
+    config: RelayConfig
+    client: UpstreamClient
+    reactor: Any
+    table: RoutingTable
+    learned: dict[tuple[str, str], set[str]] = field(default_factory=dict)
 
 
 def readJSONBody(request: IRequest, limit: int) -> Any:
@@ -92,11 +100,11 @@ class ResponsesExchange:
     is written to the client, unless the client has gone.
     """
 
-    def __init__(self, config: RelayConfig, client: UpstreamClient, reactor: Any,
-                 request: IRequest) -> None:
-        self._config = config
-        self._client = client
-        self._reactor = reactor
+    def __init__(self, context: "RelayContext", request: IRequest) -> None:
+        self._context = context
+        self._config = context.config
+        self._client = context.client
+        self._reactor = context.reactor
         self._request = request
         self._translator: StreamTranslator | None = None
         self._streaming = False
@@ -104,7 +112,7 @@ class ResponsesExchange:
         self.timedOut: str | None = None
         self._status = 200
         self._model = "-"
-        self._started = reactor.seconds()
+        self._started = self._reactor.seconds()
 
     async def run(self) -> None:
         try:
@@ -140,26 +148,29 @@ class ResponsesExchange:
         body = readJSONBody(self._request, self._config.maxBodyBytes)
         if isinstance(body, dict) and isinstance(body.get("model"), str):
             self._model = body["model"]
-        chat = translateRequest(body, self._config.translation)
-        for warning in chat.warnings:
+        settings = self._config.translation
+        chat = translateRequest(body, settings)
+        route = self._context.table.route(self._model)
+        if route is None:
+            raise RelayError(404, "No upstream serves the model '{}'.".format(self._model),
+                             code="model_not_found", param="model")
+        learned = self._context.learned.setdefault((route.upstream.name, route.upstreamModel),
+                                                   set())
+        notes = adaptRequest(
+            chat.body, route.profile, route.upstreamModel, extraParams=route.extraParams,
+            dropParams=(*route.dropParams, *learned), withholdTools=route.withholdTools,
+            heal=route.heal)
+        for warning in chat.warnings + notes:
             log.warn("{model}: {warning}", model=self._model, warning=warning)
         translator = self._translator = StreamTranslator(
-            body, chat, self._config.translation)
-        authorization = self._request.getHeader(b"authorization")
-        response = await self._awaitHeaders(self._client.postChat(
-            json.dumps(chat.body).encode("utf-8"), chat.stream,
-            authorization.decode("latin-1") if authorization else None))
-        if response.code >= 300:  # redirects are not followed: an error too
-            text = await treq.content(response)
-            retryAfter = response.headers.getRawHeaders(b"retry-after", [b""])[0]
-            raise mapUpstreamError(response.code, text, retryAfter.decode("latin-1"),
-                                   self._config.retryAfter)
+            body, chat, settings, contentFilter=contentFilter(route.profile, route.heal))
+        response = await self._send(route, chat, learned)
         isSSE = b"event-stream" in (
             response.headers.getRawHeaders(b"content-type", [b""])[0])
         if isSSE:
             if chat.stream:
                 self._startStream()
-            await self._streamBody(response)
+            await self._streamBody(response, route)
         else:
             # A whole completion, asked for or not: read it before any byte
             # goes out, so a bad body is still an HTTP error.
@@ -173,13 +184,40 @@ class ResponsesExchange:
         else:
             self._request.finish()
 
-    async def _awaitHeaders(self, pending: Deferred) -> Any:
+    async def _send(self, route: Route, chat: ChatRequest, learned: set[str]) -> Any:
+        """
+        Send C{chat} upstream; on a 400/422 naming one parameter the upstream
+        does not take, send it once more without, and remember that.
+        """
+        authorization = self._request.getHeader(b"authorization")
+        timeout = route.upstream.headersTimeout or self._config.headersTimeout
+        for attempt in range(2):
+            response = await self._awaitHeaders(self._client.post(
+                route.upstream, "/chat/completions", json.dumps(chat.body).encode("utf-8"),
+                chat.stream, authorization.decode("latin-1") if authorization else None),
+                timeout)
+            if response.code < 300:
+                return response
+            text = await treq.content(response)
+            rejected = rejectedParameter(response.code, text) if attempt == 0 else None
+            if rejected is None or not withoutParameter(chat.body, rejected):
+                # Redirects are not followed: an error too.
+                retryAfter = response.headers.getRawHeaders(b"retry-after", [b""])[0]
+                raise mapUpstreamError(response.code, text, retryAfter.decode("latin-1"),
+                                       self._config.retryAfter)
+            learned.add(rejected)
+            log.warn("{model}: upstream {upstream} rejected {parameter!r}; retrying "
+                     "without it, and leaving it out from now on", model=self._model,
+                     upstream=route.upstream.name, parameter=rejected)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _awaitHeaders(self, pending: Deferred, timeout: float) -> Any:
         def expire() -> None:
             self.timedOut = "The upstream sent no response headers within {:g} seconds.".format(
-                self._config.headersTimeout)
+                timeout)
             pending.cancel()
 
-        timer = self._reactor.callLater(self._config.headersTimeout, expire)
+        timer = self._reactor.callLater(timeout, expire)
         try:
             return await pending
         except Exception as error:
@@ -203,10 +241,10 @@ class ResponsesExchange:
         if self._streaming and not self.gone:
             self._request.write(b"".join([encodeEvent(e) for e in events]))
 
-    async def _streamBody(self, response: Any) -> None:
+    async def _streamBody(self, response: Any, route: Route) -> None:
         assert self._translator is not None
         body = TranslatingBody(self._translator, self._emit, self._reactor,
-                               self._config.idleTimeout)
+                               route.upstream.idleTimeout or self._config.idleTimeout)
         response.deliverBody(body)
         registered = self._streaming and body.producer is not None
         if registered:

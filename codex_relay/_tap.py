@@ -13,6 +13,7 @@ from twisted.python import usage
 from ._config import DEFAULT_MAX_BODY, DEFAULT_PORT, DEFAULT_UPSTREAM, RelayConfig
 from ._errors import DEFAULT_RETRY_AFTER
 from ._logging import LEVELS
+from ._routes import ConfigError, loadRoutingTable, singleUpstream
 from ._service import RelayService
 from ._settings import REASONING_RAW, REASONING_SUMMARY, TranslationSettings
 
@@ -68,6 +69,13 @@ class Options(usage.Options):
              DEFAULT_PORT), _port],
         ["bind", "b", None,
          "interface for --port [CODEX_RELAY_BIND; default 127.0.0.1]"],
+        ["config", "c", None,
+         "TOML file of upstreams and routes; replaces --upstream, --api-key and --profile "
+         "[CODEX_RELAY_CONFIG]"],
+        ["profile", None, None,
+         "provider profile of --upstream (deepseek, kimi, glm, qwen, mistral, groq, xai, "
+         "openrouter, vllm, llama.cpp, ollama, generic); detected from the host when unset "
+         "[CODEX_RELAY_PROFILE]"],
         ["upstream-ca", None, None,
          "PEM bundle that replaces the platform trust store [CODEX_RELAY_UPSTREAM_CA]"],
         ["connect-timeout", None, None,
@@ -116,6 +124,7 @@ class Options(usage.Options):
         super().__init__()
         self._environ = os.environ if environ is None else environ
         self["listen"] = []
+        self["routes"] = None
 
     def opt_listen(self, endpoint: str) -> None:
         """
@@ -146,6 +155,15 @@ class Options(usage.Options):
             raise usage.UsageError(
                 "--upstream must be an http:// or https:// URL, not {!r}".format(
                     self["upstream"]))
+        try:
+            if self["config"] is not None:
+                self["routes"] = loadRoutingTable(self["config"], self._environ)
+            else:
+                # Checks --upstream and --profile now, not at the first request.
+                singleUpstream(self["upstream"], self["api-key"], self["profile"])
+                self["routes"] = None
+        except ConfigError as error:
+            raise usage.UsageError(str(error))
         if not self["listen"]:
             port = DEFAULT_PORT if self["port"] is None else self["port"]
             self["listen"] = ["tcp:{}:interface={}".format(
@@ -180,6 +198,8 @@ def configFromOptions(options: Options) -> RelayConfig:
     return RelayConfig(
         upstream=options["upstream"],
         apiKey=options["api-key"] or None,
+        profile=options["profile"],
+        routes=options["routes"],
         upstreamCA=options["upstream-ca"],
         translation=translation,
         **{k: v for k, v in numbers.items() if v is not None},

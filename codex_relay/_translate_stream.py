@@ -5,6 +5,7 @@ produce the same shapes.  No Twisted here.
 """
 
 import json
+from typing import Any
 
 from ._carrier import ReasoningCarrier
 from ._errors import classifyFailure, retryAfterSeconds
@@ -40,8 +41,15 @@ class StreamTranslator:
         settings: TranslationSettings,
         responseId: str | None = None,
         createdAt: int | None = None,
+        contentFilter: Any = None,
     ) -> None:
+        """
+        @param contentFilter: heals content text before it becomes output
+            (inline reasoning tags, leaked tool-call markup): an object with
+            C{feed(text)} and C{flush()} returning L{Piece}s, or L{None}.
+        """
         self._chat = chat
+        self._contentFilter = contentFilter
         self._settings = settings
         self._carrier = ReasoningCarrier(settings.secret)
         self._model = request.get("model")
@@ -141,7 +149,10 @@ class StreamTranslator:
         content = delta.get("content")
         if content:
             if isinstance(content, str):
-                events.extend(self._messageDelta("output_text", content))
+                if self._contentFilter is None:
+                    events.extend(self._messageDelta("output_text", content))
+                else:
+                    events.extend(self._pieces(self._contentFilter.feed(content)))
             elif isinstance(content, list):
                 self._contentParts(content, events)
         refusal = delta.get("refusal")
@@ -155,6 +166,23 @@ class StreamTranslator:
         functionCall = delta.get("function_call")
         if isinstance(functionCall, dict):
             events.extend(self._toolFragment({"index": 0, "function": functionCall}))
+
+    def _pieces(self, pieces: list) -> list[dict]:
+        """
+        The events for what the content filter made of some content text.
+        """
+        events: list[dict] = []
+        for piece in pieces:
+            if piece.kind == "text":
+                events.extend(self._messageDelta("output_text", piece.text))
+            elif piece.kind == "reasoning":
+                events.extend(self._reasoningDelta(piece.text))
+            else:
+                index = max(self._calls) + 1 if self._calls else 0
+                events.extend(self._toolFragment({
+                    "index": index, "id": newId("call_"),
+                    "function": {"name": piece.name, "arguments": piece.arguments}}))
+        return events
 
     def _contentParts(self, parts: list, events: list[dict]) -> None:
         # Mistral streams content as typed chunks, thinking among them.
@@ -287,7 +315,10 @@ class StreamTranslator:
         Close the open item, and give calls whose name never came an item of
         their own, so that nothing the upstream sent is lost.
         """
-        events = self._closeItem(status)
+        events = []
+        if self._contentFilter is not None:
+            events.extend(self._pieces(self._contentFilter.flush()))
+        events.extend(self._closeItem(status))
         for call in self._calls.values():
             if call.item is None and call.buffered:
                 call.name = call.name or "unknown"

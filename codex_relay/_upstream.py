@@ -17,6 +17,7 @@ from treq.cookies import IndexableCookieJar
 
 
 from ._config import RelayConfig
+from ._routes import Upstream
 from ._version import __version__
 
 USER_AGENT = "codex-relay/" + __version__
@@ -32,25 +33,30 @@ def _trustRoot(path: str | None) -> Any:
     return trustRootFromCertificates([Certificate.loadPEM(b) for b in blocks])
 
 
+def _httpClient(reactor: Any, pool: HTTPConnectionPool, config: RelayConfig,
+                connectTimeout: float) -> HTTPClient:
+    agent = Agent(
+        reactor,
+        contextFactory=BrowserLikePolicyForHTTPS(trustRoot=_trustRoot(config.upstreamCA)),
+        connectTimeout=connectTimeout,
+        pool=pool,
+    )
+    # A jar that accepts nothing: one tenant's cookies must never reach another.
+    noCookies = IndexableCookieJar(policy=DefaultCookiePolicy(allowed_domains=()))
+    return HTTPClient(agent, cookiejar=noCookies)
+
+
 def buildHTTPClient(reactor: Any, config: RelayConfig) -> tuple[HTTPClient, HTTPConnectionPool]:
     pool = HTTPConnectionPool(reactor, persistent=True)
     pool.maxPersistentPerHost = 16  # idle connections kept, not a concurrency cap
     pool.cachedConnectionTimeout = 90
     pool.retryAutomatically = False  # never replay a POST to a model
-    agent = Agent(
-        reactor,
-        contextFactory=BrowserLikePolicyForHTTPS(trustRoot=_trustRoot(config.upstreamCA)),
-        connectTimeout=config.connectTimeout,
-        pool=pool,
-    )
-    # A jar that accepts nothing: one tenant's cookies must never reach another.
-    noCookies = IndexableCookieJar(policy=DefaultCookiePolicy(allowed_domains=()))
-    return HTTPClient(agent, cookiejar=noCookies), pool
+    return _httpClient(reactor, pool, config, config.connectTimeout), pool
 
 
 class UpstreamClient:
     """
-    Sends Chat Completions and model-list requests upstream.
+    Sends requests to the upstreams, all over one HTTP client and pool.
 
     @param http: a treq C{HTTPClient} (or C{StubTreq} in tests).
     """
@@ -61,42 +67,53 @@ class UpstreamClient:
         self._config = config
         self._http = http
         self._pool = pool
-        self._base = config.upstream.rstrip("/")
+        self._byConnectTimeout: dict[float, HTTPClient] = {}
+
+    def _client(self, upstream: Upstream) -> Any:
+        # An upstream with its own connect timeout gets its own agent, on the same pool.
+        timeout = upstream.connectTimeout
+        if timeout is None or self._pool is None or timeout == self._config.connectTimeout:
+            return self._http
+        if timeout not in self._byConnectTimeout:
+            self._byConnectTimeout[timeout] = _httpClient(
+                self._reactor, self._pool, self._config, timeout)
+        return self._byConnectTimeout[timeout]
 
     @classmethod
     def fromConfig(cls, reactor: Any, config: RelayConfig) -> "UpstreamClient":
         http, pool = buildHTTPClient(reactor, config)
         return cls(reactor, config, http, pool)
 
-    def _headers(self, authorization: str | None, accept: str) -> dict[str, list[str]]:
+    def _headers(self, upstream: Upstream, authorization: str | None,
+                 accept: str) -> dict[str, list[str]]:
         headers = {"Accept": [accept], "User-Agent": [USER_AGENT]}
-        if self._config.apiKey:
-            headers["Authorization"] = ["Bearer " + self._config.apiKey]
+        if upstream.apiKey:
+            headers["Authorization"] = ["Bearer " + upstream.apiKey]
         elif authorization:
             headers["Authorization"] = [authorization]
         return headers
 
-    def postChat(self, body: bytes, stream: bool, authorization: str | None) -> Deferred:
+    def post(self, upstream: Upstream, path: str, body: bytes, stream: bool,
+             authorization: str | None) -> Deferred:
         """
-        POST a Chat Completions request; fires with the L{IResponse} once the
-        headers arrive, its body still streaming.
+        POST a JSON body to C{path} under the upstream's base URL; fires
+        with the L{IResponse} once the headers arrive, its body still
+        streaming.
         """
         headers = self._headers(
-            authorization, "text/event-stream" if stream else "application/json")
+            upstream, authorization, "text/event-stream" if stream else "application/json")
         headers["Content-Type"] = ["application/json"]
-        return self._http.post(
-            self._base + "/chat/completions", data=body, headers=headers,
+        return self._client(upstream).post(
+            upstream.baseURL + path, data=body, headers=headers,
             unbuffered=True, allow_redirects=False)
 
-    def getModels(self, authorization: str | None) -> Deferred:
-        return self._http.get(
-            self._base + "/models", headers=self._headers(authorization, "application/json"),
+    def getModels(self, upstream: Upstream, authorization: str | None) -> Deferred:
+        return self._client(upstream).get(
+            upstream.baseURL + "/models",
+            headers=self._headers(upstream, authorization, "application/json"),
             unbuffered=True, allow_redirects=False)
 
     def close(self) -> Deferred | None:
         if self._pool is None:
             return None
         return self._pool.closeCachedConnections()
-
-
-__all__ = ["UpstreamClient", "IResponse"]

@@ -80,7 +80,7 @@ class WebSocketUpgradeTests(SynchronousTestCase):
         request.method = b"GET"
         for name, value in headers.items():
             request.requestHeaders.setRawHeaders(name, [value])
-        ResponsesResource(RelayConfig(), None, None).render(request)  # type: ignore[arg-type]
+        ResponsesResource(None).render(request)  # type: ignore[arg-type]
         return request
 
     def test_upgradeGets426(self) -> None:
