@@ -6,6 +6,7 @@ the OpenAI-only features.  No Twisted here.
 """
 
 import copy
+from collections.abc import Mapping
 
 DEFAULT_TEMPLATE = "gpt-5.5"
 
@@ -45,17 +46,21 @@ def catalogEntry(template: dict, model: str, contextWindow: int | None = None) -
 
 
 def buildCatalog(bundled: dict, models: list[str], template: str = DEFAULT_TEMPLATE,
-                 contextWindow: int | None = None) -> dict:
+                 contextWindow: "int | Mapping[str, int | None] | None" = None) -> dict:
     """
     The bundled catalog plus one entry per relayed model.
 
     @param bundled: the output of C{codex debug models --bundled}.
+    @param contextWindow: one window for every model, or each model's own
+        (L{None}: the template's).
     @raise UnknownTemplate: if C{template} is not a bundled slug.
     """
     entries = bundled.get("models") or []
     bySlug = {entry.get("slug"): entry for entry in entries}
     if template not in bySlug:
         raise UnknownTemplate(template, [e.get("slug") for e in entries])
-    relayed = [catalogEntry(bySlug[template], model, contextWindow) for model in models]
+    windows = contextWindow if isinstance(contextWindow, Mapping) else {
+        model: contextWindow for model in models}
+    relayed = [catalogEntry(bySlug[template], model, windows.get(model)) for model in models]
     names = set(models)
     return {"models": relayed + [e for e in entries if e.get("slug") not in names]}

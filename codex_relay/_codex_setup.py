@@ -17,7 +17,7 @@ import treq
 
 from ._catalog import DEFAULT_TEMPLATE, UnknownTemplate, buildCatalog
 from ._config import RelayConfig
-from ._routes import singleUpstream
+from ._routes import Upstream
 from ._upstream import UpstreamClient
 
 PROVIDER = "codex-relay"
@@ -63,32 +63,37 @@ def configSnippet(baseURL: str, model: str, catalogPath: str | None = None) -> s
 
 async def upstreamModels(reactor: Any, config: RelayConfig) -> list[str]:
     """
-    The model ids the upstream lists.
+    The model names a client should use, from every upstream's list.
     """
+    table = config.routingTable()
     client = UpstreamClient.fromConfig(reactor, config)
-    upstream = singleUpstream(config.upstream, config.apiKey, config.profile).upstreams["default"]
+    names: list[str] = []
     try:
-        response = await client.getModels(upstream, None)
-        body = await treq.content(response)
-    except Exception as error:
-        raise SetupError("could not reach {}/models: {}".format(
-            config.upstream.rstrip("/"), error)) from error
+        for upstream in table.upstreams.values():
+            names += table.listedModels(upstream.name, await _listModels(client, upstream))
     finally:
         closing = client.close()
         if closing is not None:
             await closing
-    if response.code >= 400:
-        raise SetupError("{}/models answered HTTP {}: {}".format(
-            config.upstream.rstrip("/"), response.code,
-            body[:300].decode("utf-8", "replace")))
+    if not names:
+        raise SetupError("the upstream lists no models; name one with --model")
+    return names
+
+
+async def _listModels(client: UpstreamClient, upstream: Upstream) -> list[str]:
+    where = upstream.baseURL + "/models"
     try:
-        models = [m["id"] for m in json.loads(body)["data"]]
+        response = await client.getModels(upstream, None)
+        body = await treq.content(response)
+    except Exception as error:
+        raise SetupError("could not reach {}: {}".format(where, error)) from error
+    if response.code >= 400:
+        raise SetupError("{} answered HTTP {}: {}".format(
+            where, response.code, body[:300].decode("utf-8", "replace")))
+    try:
+        return [m["id"] for m in json.loads(body)["data"]]
     except (ValueError, KeyError, TypeError) as error:
-        raise SetupError("{}/models did not return a model list".format(
-            config.upstream.rstrip("/"))) from error
-    if not models:
-        raise SetupError("{}/models lists no models".format(config.upstream.rstrip("/")))
-    return models
+        raise SetupError("{} did not return a model list".format(where)) from error
 
 
 def bundledCatalog(codex: str | None) -> dict:
@@ -111,9 +116,18 @@ def bundledCatalog(codex: str | None) -> dict:
 
 
 def writeCatalog(path: str, codex: str | None, models: list[str], template: str,
-                 contextWindow: int | None) -> None:
+                 contextWindow: int | None, config: RelayConfig) -> None:
+    """
+    Write a catalog for C{models}: each gets C{contextWindow}, or else the
+    context window of the profile its route leads to.
+    """
+    table = config.routingTable()
+    windows = {}
+    for model in models:
+        route = table.route(model)
+        windows[model] = contextWindow or (route.profile.contextWindow if route else None)
     try:
-        catalog = buildCatalog(bundledCatalog(codex), models, template, contextWindow)
+        catalog = buildCatalog(bundledCatalog(codex), models, template, windows)
     except UnknownTemplate as error:
         raise SetupError(str(error)) from error
     with open(path, "w", encoding="utf-8") as output:
@@ -159,14 +173,14 @@ async def runSetup(reactor: Any, command: str, options: usage.Options, config: R
     models = options["models"] or await upstreamModels(reactor, config)
     if command == "model-catalog":
         writeCatalog(options["out"], options["codex"], models, options["template"],
-                     options["context-window"])
+                     options["context-window"], config)
         print("wrote a catalog for {} model(s) to {}".format(len(models), options["out"]),
               file=sys.stderr)
         return
     catalog = options["catalog"]
     if catalog is not None:
         writeCatalog(catalog, options["codex"], models, options["template"],
-                     options["context-window"])
+                     options["context-window"], config)
     sys.stdout.write(configSnippet(baseURL, models[0], catalog))
 
 

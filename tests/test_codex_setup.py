@@ -154,3 +154,20 @@ class SetupCommandTests(TestCase):
         self.assertEqual(unknown.returncode, 1)
         self.assertIn("unknown template 'gpt-9'", unknown.stderr)
         self.assertIn("gpt-5.5", unknown.stderr)
+
+    async def test_catalogUsesProfileContextWindow(self) -> None:
+        """
+        Without --context-window, each entry takes the context window of the
+        profile its route leads to.
+        """
+        upstream = await self.serve()
+        directory = tempfile.mkdtemp()
+        out = os.path.join(directory, "models.json")
+        result = await deferToThread(
+            runCommand, "--upstream", upstream, "--profile", "deepseek", "model-catalog",
+            "--out", out, "--codex", fakeCodex(directory))
+        self.assertEqual(result.returncode, 0, result.stderr)
+        with open(out) as written:
+            models = json.load(written)["models"]
+        self.assertEqual([(m["slug"], m["context_window"]) for m in models[:2]],
+                         [("deepseek-chat", 128000), ("deepseek-reasoner", 128000)])
