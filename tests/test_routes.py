@@ -3,6 +3,8 @@ Tests for L{codex_relay._routes}: the multi-upstream configuration file,
 routing model names to upstreams, and the merged model list.
 """
 
+import os
+
 from twisted.trial.unittest import SynchronousTestCase
 
 from codex_relay._profiles import FORBIDDEN, REQUIRED
@@ -808,3 +810,28 @@ class MergeModelListsTests(SynchronousTestCase):
         self.assertEqual([(m["id"], m["created"], m["owned_by"]) for m in merged],
                          [("a/b", 3, "default"), ("c/d", 0, "default")])
         self.assertEqual(warnings, [])
+
+
+class ReadmeExampleTests(SynchronousTestCase):
+    """
+    The configuration example in the README parses and routes as it says.
+    """
+
+    def test_readmeExample(self) -> None:
+        readme = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                              "README.md")
+        with open(readme, encoding="utf-8") as f:
+            text = f.read()
+        block = text.split("### One relay, many upstreams")[1].split("```toml")[1]
+        table = parseRoutingTable(block.split("```")[0], {
+            "DEEPSEEK_API_KEY": "sk-d", "MOONSHOT_API_KEY": "sk-k"})
+        found = {model: (route.upstream.name, route.upstreamModel, route.profile.name)
+                 for model in ("deepseek-chat", "kimi", "ollama/qwen3:8b", "other")
+                 for route in [table.route(model)]}
+        self.assertEqual(found, {
+            "deepseek-chat": ("deepseek", "deepseek-chat", "deepseek"),
+            "kimi": ("kimi", "kimi-k2-thinking", "kimi"),
+            "ollama/qwen3:8b": ("ollama", "qwen3:8b", "ollama"),
+            "other": ("deepseek", "other", "deepseek"),
+        })
+        self.assertEqual(table.upstreams["deepseek"].apiKey, "sk-d")
