@@ -212,17 +212,33 @@ def _merge(target: dict, extra: Mapping[str, object]) -> None:
             target[key] = copy.deepcopy(value)
 
 
-def contentFilter(profile: Profile, heal: Iterable[str]) -> object | None:
+def contentFilter(profile: Profile, heal: Iterable[str],
+                  tools: list[dict] | None = None) -> object | None:
     """
     The content filter a response from this upstream needs: inline
     reasoning tags split off, leaked DSML tool calls healed; L{None} when
     content passes as it is.
+
+    @param tools: the Chat tools offered, whose first required parameter
+        takes the value of a DSML invoke that names none.
     """
     filters: list = []
     if profile.thinkTags:
         filters.append(ThinkTagSplitter())
     if "dsml" in heal:
-        filters.append(DSMLHealer())
+        firstParameters = {
+            tool["function"]["name"]: (tool["function"].get("parameters") or {}).get(
+                "required", [None])[0]
+            for tool in tools or () if tool.get("function", {}).get("name")}
+        filters.append(DSMLHealer(firstParameters.get))
     if not filters:
         return None
     return filters[0] if len(filters) == 1 else chainFilters(filters)
+
+
+def healedCalls(contentFilter: object | None) -> int:
+    """
+    How many leaked tool calls a content filter turned back into calls.
+    """
+    filters = getattr(contentFilter, "filters", [contentFilter])
+    return sum(getattr(f, "fired", 0) for f in filters)

@@ -63,12 +63,6 @@ class ContentFilter(Protocol):
         End of stream: return whatever is still held back.
         """
 
-    def interrupt(self) -> list[Piece]:
-        """
-        A piece of another kind comes between two text pieces: a marker
-        cannot straddle it, so return a partial marker held back.
-        """
-
 
 # A "spec" describes a marker as a sequence of (characters, minimum, maximum)
 # runs; consecutive runs never share a character, so matching each run
@@ -652,8 +646,12 @@ def _through(f: ContentFilter, pieces: list[Piece]) -> list[Piece]:
 def chainFilters(filters: list[ContentFilter]) -> _Chain:
     """
     One filter running C{filters} in order: each one's text pieces feed the
-    next; reasoning and call pieces pass the later ones untouched, after
-    their C{interrupt} (when they have one) gives back a held partial
-    marker, so no text slips behind a piece that followed it.
+    next; reasoning and call pieces pass the later ones untouched.
+
+    A filter may also have C{interrupt()}, returning a held partial marker:
+    it is called before a piece of another kind passes it, since a marker
+    cannot straddle that piece, so no text slips behind a piece that
+    followed it.  Put L{ThinkTagSplitter} first: markup inside reasoning
+    then stays reasoning.
     """
     return _Chain(filters)

@@ -20,7 +20,7 @@ from twisted.web.iweb import IRequest
 
 import treq
 
-from ._adapt import adaptRequest, contentFilter
+from ._adapt import adaptRequest, contentFilter, healedCalls
 from ._body import TranslatingBody, UpstreamIdle
 from ._config import RelayConfig
 from ._errors import RelayError, mapUpstreamError
@@ -162,8 +162,9 @@ class ResponsesExchange:
             heal=route.heal)
         for warning in chat.warnings + notes:
             log.warn("{model}: {warning}", model=self._model, warning=warning)
+        healer = contentFilter(route.profile, route.heal, chat.body.get("tools"))
         translator = self._translator = StreamTranslator(
-            body, chat, settings, contentFilter=contentFilter(route.profile, route.heal))
+            body, chat, settings, contentFilter=healer)
         response = await self._send(route, chat, learned)
         isSSE = b"event-stream" in (
             response.headers.getRawHeaders(b"content-type", [b""])[0])
@@ -179,6 +180,9 @@ class ResponsesExchange:
                 self._startStream()
             self._emit(translator.feedChunk(completion))
             self._emit(translator.finish(doneMarker=True))
+        if healedCalls(healer):
+            log.warn("{model}: healed {count} tool call(s) leaked into the text (dsml)",
+                     model=self._model, count=healedCalls(healer))
         if not chat.stream:
             self._writeJSON(translator.response)
         else:

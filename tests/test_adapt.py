@@ -206,3 +206,27 @@ class ParameterTests(SynchronousTestCase):
         expected["model"] = "m"
         adaptRequest(chat, GENERIC, "m")
         self.assertEqual(chat, expected)
+
+
+class ContentFilterTests(SynchronousTestCase):
+    def test_dsmlHealedIntoCalls(self) -> None:
+        """
+        A DSML invoke that names no parameter gives its value to the tool's
+        first required parameter, and the healing is counted.
+        """
+        from codex_relay._adapt import contentFilter, healedCalls
+
+        tools = [{"type": "function", "function": {
+            "name": "exec_command", "parameters": {"required": ["cmd"]}}}]
+        healer = contentFilter(profileNamed("deepseek"), {"dsml"}, tools)
+        pieces = healer.feed('Sure.<｜｜DSML｜｜invoke name="exec_command" string="ls" />')
+        pieces += healer.flush()
+        self.assertEqual([(p.kind, p.name, p.arguments) for p in pieces if p.kind == "call"],
+                         [("call", "exec_command", json.dumps({"cmd": "ls"}))])
+        self.assertEqual(healedCalls(healer), 1)
+
+    def test_noFilterForPlainProfiles(self) -> None:
+        from codex_relay._adapt import contentFilter
+
+        self.assertIsNone(contentFilter(GENERIC, ()))
+        self.assertIsNotNone(contentFilter(profileNamed("llama.cpp"), ()))
