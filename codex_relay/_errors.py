@@ -16,7 +16,7 @@ _TRY_AGAIN = re.compile(
 _CONTEXT_OVERFLOW = re.compile(
     r"context[ _]length|context[ _]window|maximum context|too many tokens|"
     r"prompt is too long|input is too long|reduce the length|exceeds? the (?:model'?s? )?"
-    r"(?:maximum|max|context)",
+    r"(?:maximum|max|context)|exceeds the available context|exceed_context_size",
     re.IGNORECASE,
 )
 _QUOTA = re.compile(

@@ -55,7 +55,9 @@ def rejectedParameter(status: int, body: bytes) -> str | None:
     for pattern in _PATTERNS:
         match = pattern.search(text)
         if match:
-            return _snake(match.group(1).split(".")[-1])
+            name = _snake(match.group(1).rstrip(".").split(".")[-1])
+            if name:
+                return name
     return None
 
 

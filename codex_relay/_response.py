@@ -68,12 +68,16 @@ def mapUsage(usage: dict) -> dict:
     cached = promptDetails.get("cached_tokens")
     if cached is None:
         cached = usage.get("prompt_cache_hit_tokens")  # DeepSeek
-    reasoning = completionDetails.get("reasoning_tokens")
-    if reasoning is None:
-        reasoning = usage.get("reasoning_tokens")
+    if cached is None:
+        cached = usage.get("cached_tokens")  # Kimi
+    reasoning = _int(completionDetails.get("reasoning_tokens")
+                     or usage.get("reasoning_tokens"))
+    if reasoning and usage.get("total_tokens") == inputTokens + outputTokens + reasoning:
+        # xAI counts reasoning beside the completion, not inside it.
+        outputTokens += reasoning
     return usageObject(
         inputTokens, outputTokens, _int(cached),
-        _int(promptDetails.get("cache_write_tokens")), _int(reasoning),
+        _int(promptDetails.get("cache_write_tokens")), reasoning,
     )
 
 

@@ -118,8 +118,10 @@ class StreamTranslator:
             return []
         error = chunk.get("error")
         if error or chunk.get("object") == "error":
+            if isinstance(error, str):  # xAI: {"code": ..., "error": "message"}
+                error = {"message": error, "code": chunk.get("code")}
             return self._upstreamError(error if isinstance(error, dict) else chunk)
-        usage = chunk.get("usage")
+        usage = chunk.get("usage") or (chunk.get("x_groq") or {}).get("usage")
         if usage and isinstance(usage, dict):
             self._usage = usage
         choices = chunk.get("choices")
@@ -128,6 +130,8 @@ class StreamTranslator:
         choice = choices[0]
         if not isinstance(choice, dict):
             return []
+        if isinstance(choice.get("usage"), dict):
+            self._usage = choice["usage"]  # Kimi puts it in the choice
         delta = choice.get("delta") or choice.get("message") or {}
         events: list[dict] = []
         if delta:
