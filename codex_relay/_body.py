@@ -1,6 +1,9 @@
 """
-The upstream body protocol: SSE bytes in, translated events out, paced by
-the client (backpressure) and bounded by an idle timeout.
+The upstream body protocols: L{PacedBody} receives an upstream body paced
+by the client (backpressure) and bounded by an idle timeout;
+L{TranslatingBody} turns Chat SSE bytes into translated events on top of
+it.  (The passthrough of a Responses upstream is another L{PacedBody}, in
+L{codex_relay._passthrough}.)
 """
 
 from typing import Any, Callable, cast
@@ -32,7 +35,7 @@ class _PacingProducer:
     upstream.
     """
 
-    def __init__(self, body: "TranslatingBody", transport: IPushProducer) -> None:
+    def __init__(self, body: "PacedBody", transport: IPushProducer) -> None:
         self._body = body
         self._transport = transport
 
@@ -50,34 +53,46 @@ class _PacingProducer:
         self._transport.stopProducing()
 
 
-class TranslatingBody(Protocol):
+class PacedBody(Protocol):
     """
-    Receives an upstream SSE body, feeds it through the decoder and the
-    translator, and hands each batch of events to C{emit}.  Register
+    Receives an upstream body and hands its bytes to L{received}.  Register
     C{producer} with the client request once the body is delivered, so that
-    a client that stops reading pauses the upstream.
+    a client that stops reading pauses the upstream; while it is paused the
+    idle clock stands still.
 
-    @ivar done: fires with L{None} when the upstream body ended (or the
-        translator already produced its terminal event), or fails with the
-        reason it broke off.  Cancelling it stops the upstream transport.
+    Subclasses implement L{received} and, optionally, L{ended}.
+
+    @ivar done: fires with L{None} when the upstream body ended (or
+        L{received} reported the response complete), or fails with the
+        reason it broke off (L{UpstreamIdle} after the idle timeout).
+        Cancelling it stops the upstream transport.
+
+    After an early completion the rest of the body is drained unread, so
+    the connection can go back to the pool; an upstream that sends nothing
+    more for the idle timeout without ending its body loses the connection.
     """
 
-    def __init__(
-        self,
-        translator: StreamTranslator,
-        emit: Callable[[list[dict]], None],
-        clock: Any,
-        idleTimeout: float,
-    ) -> None:
-        self._decoder = SSEDecoder()
-        self._translator = translator
-        self._emit = emit
+    def __init__(self, clock: Any, idleTimeout: float) -> None:
         self._clock = clock
         self._idleTimeout = idleTimeout
         self._idleCall: Any = None
         self._paused = False
         self.producer: _PacingProducer | None = None
         self.done: Deferred[None] = Deferred(self._cancel)
+
+    def received(self, data: bytes) -> bool:
+        """
+        Handle the next bytes of the body.
+
+        @return: whether the response is now complete; the rest of the
+            body is then drained unread.
+        """
+        raise NotImplementedError()
+
+    def ended(self) -> None:
+        """
+        The body ended cleanly, before L{received} reported it complete.
+        """
 
     def connectionMade(self) -> None:
         self.producer = _PacingProducer(self, cast(IPushProducer, self.transport))
@@ -90,29 +105,26 @@ class TranslatingBody(Protocol):
             # The rest of a read still arrives after a pause: it must not
             # restart the idle clock while the client holds the stream.
             self._startIdleClock()
-        translator = self._translator
-        events: list[dict] = []
-        for event in self._decoder.feed(data):
-            events.extend(translator.feedEvent(event))
-        if events:
-            self._emit(events)
-        if translator.finished:
-            self._end()
-            self.done.callback(None)
+        if self.received(data):
+            self._complete()
 
     def connectionLost(self, reason: Failure = Failure(ResponseDone())) -> None:
         self._end()
         if self.done.called:
             return  # finished early or cancelled: nothing more to report
         if reason.check(ResponseDone, PotentialDataLoss):
-            events = []
-            for event in self._decoder.close():
-                events.extend(self._translator.feedEvent(event))
-            if events:
-                self._emit(events)
+            self.ended()
             self.done.callback(None)
         else:
             self.done.errback(reason)
+
+    def _complete(self) -> None:
+        if self._paused:
+            # Nobody will resume the drain once the client's request is done.
+            self._paused = False
+            self.transport.resumeProducing()  # type: ignore[union-attr]
+        self._startIdleClock()
+        self.done.callback(None)
 
     def _end(self) -> None:
         self._stopIdleClock()
@@ -131,6 +143,8 @@ class TranslatingBody(Protocol):
     def _idle(self) -> None:
         self._idleCall = None
         if self.done.called:
+            # Complete, and the rest of the body never came.
+            self.transport.stopProducing()  # type: ignore[union-attr]
             return
         self._end()
         self.done.errback(UpstreamIdle(
@@ -141,3 +155,39 @@ class TranslatingBody(Protocol):
         self._end()
         if self.transport is not None:
             self.transport.stopProducing()  # type: ignore[attr-defined]
+
+
+class TranslatingBody(PacedBody):
+    """
+    Receives an upstream Chat SSE body, feeds it through the decoder and the
+    translator, and hands each batch of events to C{emit}.  L{done} fires
+    once the translator has produced its terminal event, or the body ended.
+    """
+
+    def __init__(
+        self,
+        translator: StreamTranslator,
+        emit: Callable[[list[dict]], None],
+        clock: Any,
+        idleTimeout: float,
+    ) -> None:
+        super().__init__(clock, idleTimeout)
+        self._decoder = SSEDecoder()
+        self._translator = translator
+        self._emit = emit
+
+    def received(self, data: bytes) -> bool:
+        translator = self._translator
+        events: list[dict] = []
+        for event in self._decoder.feed(data):
+            events.extend(translator.feedEvent(event))
+        if events:
+            self._emit(events)
+        return translator.finished
+
+    def ended(self) -> None:
+        events = []
+        for event in self._decoder.close():
+            events.extend(self._translator.feedEvent(event))
+        if events:
+            self._emit(events)

@@ -11,6 +11,7 @@ from twisted.logger import Logger, globalLogBeginner
 from twisted.python import usage
 
 from ._codex_setup import CatalogOptions, PrintConfigOptions, setupCommand
+from ._doctor import DoctorOptions, doctorCommand
 from ._logging import filteredObserver
 from ._service import RelayService, describe
 from ._tap import Options, configFromOptions
@@ -21,12 +22,14 @@ READY = "codex-relay listening on "
 
 
 class CommandOptions(Options):
-    synopsis = "Usage: codex-relay [options] [print-config | model-catalog [options]]"
+    synopsis = "Usage: codex-relay [options] [print-config | model-catalog | doctor [options]]"
     subCommands = [
         ["print-config", None, PrintConfigOptions,
          "print a Codex config.toml snippet for this relay"],
         ["model-catalog", None, CatalogOptions,
          "write a Codex model catalog for the upstream's models"],
+        ["doctor", None, DoctorOptions,
+         "probe the upstreams as Codex will use them, and say what to fix"],
     ]
 
 
@@ -59,6 +62,8 @@ def main(argv: list[str] | None = None) -> int:
         # The error goes last, where start() and a terminal's eye look for it.
         print("{}\ncodex-relay: {}".format(options, error), file=sys.stderr)
         return 2
+    if options.subCommand == "doctor":
+        return doctorCommand(options.subOptions, configFromOptions(options))
     if options.subCommand is not None:
         return setupCommand(options.subCommand, options.subOptions,
                             configFromOptions(options), relayBaseURL(options["listen"]))

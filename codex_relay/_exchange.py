@@ -1,6 +1,8 @@
 """
 One C{POST /v1/responses}: read and translate the client's request, call the
-upstream, and stream (or return) the translated answer.
+upstream, and stream (or return) the translated answer.  A route with
+C{api = "responses"} skips translation: the request and the answer pass
+through (L{codex_relay._passthrough}).
 """
 
 import json
@@ -21,12 +23,13 @@ from twisted.web.iweb import IRequest
 import treq
 
 from ._adapt import adaptRequest, contentFilter, healedCalls
-from ._body import TranslatingBody, UpstreamIdle
+from ._body import PacedBody, TranslatingBody, UpstreamIdle
 from ._config import RelayConfig
 from ._errors import RelayError, mapUpstreamError
+from ._passthrough import PassthroughStream, RelayedBody, forwardedBody
 from ._rejections import rejectedParameter, withoutParameter
 from ._request import ChatRequest, translateRequest
-from ._routes import Route, RoutingTable
+from ._routes import RESPONSES, Route, RoutingTable
 from ._sse import encodeEvent
 from ._translate_stream import StreamTranslator
 from ._upstream import UpstreamClient
@@ -107,6 +110,7 @@ class ResponsesExchange:
         self._reactor = context.reactor
         self._request = request
         self._translator: StreamTranslator | None = None
+        self._passthrough: PassthroughStream | None = None
         self._streaming = False
         self.gone = False
         self.timedOut: str | None = None
@@ -146,11 +150,16 @@ class ResponsesExchange:
 
     async def _relay(self) -> None:
         body = readJSONBody(self._request, self._config.maxBodyBytes)
+        route = None
         if isinstance(body, dict) and isinstance(body.get("model"), str):
             self._model = body["model"]
+            route = self._context.table.route(self._model)
+        if route is not None and route.api == RESPONSES:
+            # Nothing to translate: the upstream judges the request itself.
+            await self._passThrough(body, route)
+            return
         settings = self._config.translation
         chat = translateRequest(body, settings)
-        route = self._context.table.route(self._model)
         if route is None:
             raise RelayError(404, "No upstream serves the model '{}'.".format(self._model),
                              code="model_not_found", param="model")
@@ -161,14 +170,12 @@ class ResponsesExchange:
             dropParams=(*route.dropParams, *learned), withholdTools=route.withholdTools,
             heal=route.heal)
         for warning in chat.warnings + notes:
-            log.warn("{model}: {warning}", model=self._model, warning=warning)
+            log.warn("{model}: {note}", model=self._model, note=warning)
         healer = contentFilter(route.profile, route.heal, chat.body.get("tools"))
         translator = self._translator = StreamTranslator(
             body, chat, settings, contentFilter=healer)
         response = await self._send(route, chat, learned)
-        isSSE = b"event-stream" in (
-            response.headers.getRawHeaders(b"content-type", [b""])[0])
-        if isSSE:
+        if _isSSE(response):
             if chat.stream:
                 self._startStream()
             await self._streamBody(response, route)
@@ -188,27 +195,74 @@ class ResponsesExchange:
         else:
             self._request.finish()
 
+    async def _passThrough(self, body: dict, route: Route) -> None:
+        """
+        Relay C{body} to a route whose upstream serves C{/responses} itself,
+        with only C{model} renamed, and its answer back unchanged: a stream
+        byte for byte (ended with C{response.failed} if the upstream's
+        lacks a terminal event), a whole body with the upstream's status.
+        No translation, profile adaptation or parameter retry applies.
+        """
+        stream = self._passthrough = PassthroughStream(body)
+        response = await self._post(route, "/responses",
+                                    forwardedBody(body, route.upstreamModel),
+                                    body.get("stream") is True)
+        if response.code >= 300:
+            raise self._upstreamError(response, await treq.content(response))
+        if not _isSSE(response):
+            raw = await treq.content(response)
+            stream.whole(raw)
+            self._writeJSON(raw, response.code)
+            return
+        # The stream starts with the first whole event: until then an
+        # error is still an HTTP error.
+        await self._pump(response, RelayedBody(
+            stream, self._forward, self._reactor,
+            route.upstream.idleTimeout or self._config.idleTimeout), register=True)
+        if not stream.finished:
+            raise RelayError(502, "The upstream's stream ended without a terminal event.",
+                             "server_error", "upstream_error")
+        if not self.gone:
+            self._request.finish()
+
+    def _forward(self, data: bytes) -> None:
+        if not self._streaming:
+            self._startStream()
+        if not self.gone:
+            self._request.write(data)
+
+    async def _post(self, route: Route, path: str, body: bytes, stream: bool) -> Any:
+        """
+        POST C{body} to C{path} of the route's upstream, with the key
+        handling of L{UpstreamClient.post}; the response once its headers
+        arrived (within the headers timeout).
+        """
+        authorization = self._request.getHeader(b"authorization")
+        return await self._awaitHeaders(self._client.post(
+            route.upstream, path, body, stream,
+            authorization.decode("latin-1") if authorization else None),
+            route.upstream.headersTimeout or self._config.headersTimeout)
+
+    def _upstreamError(self, response: Any, text: bytes) -> RelayError:
+        # Redirects are not followed: an error too.
+        retryAfter = response.headers.getRawHeaders(b"retry-after", [b""])[0]
+        return mapUpstreamError(response.code, text, retryAfter.decode("latin-1"),
+                                self._config.retryAfter)
+
     async def _send(self, route: Route, chat: ChatRequest, learned: set[str]) -> Any:
         """
         Send C{chat} upstream; on a 400/422 naming one parameter the upstream
         does not take, send it once more without, and remember that.
         """
-        authorization = self._request.getHeader(b"authorization")
-        timeout = route.upstream.headersTimeout or self._config.headersTimeout
         for attempt in range(2):
-            response = await self._awaitHeaders(self._client.post(
-                route.upstream, "/chat/completions", json.dumps(chat.body).encode("utf-8"),
-                chat.stream, authorization.decode("latin-1") if authorization else None),
-                timeout)
+            response = await self._post(route, "/chat/completions",
+                                        json.dumps(chat.body).encode("utf-8"), chat.stream)
             if response.code < 300:
                 return response
             text = await treq.content(response)
             rejected = rejectedParameter(response.code, text) if attempt == 0 else None
             if rejected is None or not withoutParameter(chat.body, rejected):
-                # Redirects are not followed: an error too.
-                retryAfter = response.headers.getRawHeaders(b"retry-after", [b""])[0]
-                raise mapUpstreamError(response.code, text, retryAfter.decode("latin-1"),
-                                       self._config.retryAfter)
+                raise self._upstreamError(response, text)
             learned.add(rejected)
             log.warn("{model}: upstream {upstream} rejected {parameter!r}; retrying "
                      "without it, and leaving it out from now on", model=self._model,
@@ -238,8 +292,8 @@ class ResponsesExchange:
         request.setHeader(b"cache-control", b"no-cache")
         request.setHeader(b"x-accel-buffering", b"no")
         self._streaming = True
-        assert self._translator is not None
-        self._emit(self._translator.start())
+        if self._translator is not None:
+            self._emit(self._translator.start())
 
     def _emit(self, events: list[dict]) -> None:
         if self._streaming and not self.gone:
@@ -247,10 +301,20 @@ class ResponsesExchange:
 
     async def _streamBody(self, response: Any, route: Route) -> None:
         assert self._translator is not None
-        body = TranslatingBody(self._translator, self._emit, self._reactor,
-                               route.upstream.idleTimeout or self._config.idleTimeout)
+        await self._pump(response, TranslatingBody(
+            self._translator, self._emit, self._reactor,
+            route.upstream.idleTimeout or self._config.idleTimeout), register=self._streaming)
+        self._emit(self._translator.finish())
+        for warning in self._translator.warnings:
+            log.warn("{model}: {note}", model=self._model, note=warning)
+
+    async def _pump(self, response: Any, body: PacedBody, register: bool) -> None:
+        """
+        Deliver the upstream body into C{body} and wait until it is done;
+        with C{register}, a client that stops reading pauses the upstream.
+        """
         response.deliverBody(body)
-        registered = self._streaming and body.producer is not None
+        registered = register and body.producer is not None
         if registered:
             self._request.registerProducer(body.producer, True)
         try:
@@ -258,9 +322,6 @@ class ResponsesExchange:
         finally:
             if registered and not self.gone:
                 self._request.unregisterProducer()
-        self._emit(self._translator.finish())
-        for warning in self._translator.warnings:
-            log.warn("{model}: {warning}", model=self._model, warning=warning)
 
     async def _readCompletion(self, response: Any) -> dict:
         raw = await treq.content(response)
@@ -274,32 +335,43 @@ class ResponsesExchange:
                              "server_error", "bad_upstream_response")
         return completion
 
-    def _writeJSON(self, response: dict) -> None:
+    def _writeJSON(self, response: dict | bytes, status: int = 200) -> None:
         if self.gone:
             return
+        self._status = status
+        self._request.setResponseCode(status)
         self._request.setHeader(b"content-type", b"application/json")
-        self._request.write(json.dumps(response).encode("utf-8"))
+        self._request.write(response if isinstance(response, bytes)
+                            else json.dumps(response).encode("utf-8"))
         self._request.finish()
+
+    @property
+    def _events(self) -> StreamTranslator | PassthroughStream | None:
+        """
+        What makes the Responses events: the translator, or the watched
+        passthrough stream.
+        """
+        return self._translator if self._translator is not None else self._passthrough
 
     def _fail(self, error: RelayError) -> None:
         if self.gone:
             return
-        translator = self._translator
-        if self._streaming and translator is not None:
+        events = self._events
+        if self._streaming and events is not None:
             code = error.code if error.code in (
                 "context_length_exceeded", "insufficient_quota", "rate_limit_exceeded"
             ) else "server_error"
-            self._emit(translator.fail(code, error.message))
+            self._emit(events.fail(code, error.message))
             self._request.finish()
             return
         self._status = error.status
         writeError(self._request, error)
 
     def _logLine(self) -> None:
-        translator = self._translator
-        usage = translator.usage if translator is not None else None
-        status = translator.response["status"] if (
-            translator is not None and translator.finished) else "-"
+        events = self._events
+        usage = events.usage if events is not None else None
+        status = (events.response.get("status") or "-") if (
+            events is not None and events.finished) else "-"
         log.info(
             "POST /v1/responses model={model} http={http} status={status} "
             "tokens={tokens} {seconds:.3f}s{gone}",
@@ -311,3 +383,5 @@ class ResponsesExchange:
         )
 
 
+def _isSSE(response: Any) -> bool:
+    return b"event-stream" in response.headers.getRawHeaders(b"content-type", [b""])[0]

@@ -81,7 +81,7 @@ class ModelsResource(EnvelopeResource):
             results[upstream.name] = value if succeeded else value.value
         merged, warnings = mergeModelLists(self._context.table, results)
         for warning in warnings:
-            log.warn("{warning}", warning=warning)
+            log.warn("{note}", note=warning)
         return json.dumps({"object": "list", "data": merged}).encode("utf-8")
 
     def _listOf(self, upstream: Upstream, authorization: str | None) -> Deferred:
