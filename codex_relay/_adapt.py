@@ -63,7 +63,10 @@ def adaptRequest(
     _parameters(body, profile)
     _effort(body, profile)
     for name in heal:
-        body.update(copy.deepcopy(dict(HEALER_PARAMETERS.get(name, {}))))
+        if name in HEALER_PARAMETERS:
+            body.update(copy.deepcopy(dict(HEALER_PARAMETERS[name])))
+            notes.append("healer {}: added {}".format(
+                name, json.dumps(HEALER_PARAMETERS[name])))
     body.update(copy.deepcopy(dict(profile.extraBody)))
     _merge(body, extraParams or {})
     for name in dropParams:

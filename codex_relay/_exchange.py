@@ -169,8 +169,10 @@ class ResponsesExchange:
             chat.body, route.profile, route.upstreamModel, extraParams=route.extraParams,
             dropParams=(*route.dropParams, *learned), withholdTools=route.withholdTools,
             heal=route.heal)
-        for warning in chat.warnings + notes:
+        for warning in chat.warnings:
             log.warn("{model}: {note}", model=self._model, note=warning)
+        for note in notes:
+            log.info("{model}: {note}", model=self._model, note=note)
         healer = contentFilter(route.profile, route.heal, chat.body.get("tools"))
         translator = self._translator = StreamTranslator(
             body, chat, settings, contentFilter=healer)

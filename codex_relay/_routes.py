@@ -627,6 +627,12 @@ class _Parser:
                 self.expect(healerPath, on, bool, "a boolean", line)
             healOff = frozenset(healer for healer, on in heal.items() if not on)
             healOn = frozenset(healer for healer, on in heal.items() if on)
+        if (api or upstream.api) == RESPONSES:
+            # Passthrough sends the client's request as it is: these would do nothing.
+            for ignored in ("extra_params", "drop_params", "withhold_tools", "heal"):
+                if ignored in raw:
+                    self.fail("{}.{}".format(path, ignored), "has no effect on a route with "
+                              "api = \"responses\", which forwards requests unchanged", line)
         return _Rule(name=name, isPrefix=isPrefix, upstream=upstream,
                      upstreamModel=upstreamModel, api=api, extraParams=extraParams,
                      dropParams=dropParams, withholdTools=withholdTools, healOff=healOff,

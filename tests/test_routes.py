@@ -835,3 +835,17 @@ class ReadmeExampleTests(SynchronousTestCase):
             "other": ("deepseek", "other", "deepseek"),
         })
         self.assertEqual(table.upstreams["deepseek"].apiKey, "sk-d")
+
+
+class PassthroughRouteTests(SynchronousTestCase):
+    def test_overridesRejected(self) -> None:
+        """
+        Route overrides do nothing on a passthrough route, so they are an
+        error rather than silently ignored.
+        """
+        text = (
+            '[upstreams.x]\nbase_url = "https://api.x.ai/v1"\napi = "responses"\n\n'
+            '[[routes]]\nmodel = "grok"\nupstream = "x"\ndrop_params = ["top_p"]\n')
+        error = self.assertRaises(ConfigError, parseRoutingTable, text, {}, "relay.toml")
+        self.assertIn("routes[1].drop_params: has no effect on a route with api = "
+                      '"responses"', str(error))
