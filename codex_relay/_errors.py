@@ -161,3 +161,20 @@ def mapUpstreamError(
                           upstreamCode)
     mapped = status if status in (502, 503, 504) else 502
     return RelayError(mapped, message, "server_error", upstreamCode or "server_error")
+
+
+def upstreamJSONObject(body: bytes) -> dict:
+    """
+    A whole upstream answer, which must be a JSON object.
+
+    @raise RelayError: a 502 when it is not.
+    """
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        raise RelayError(502, "The upstream answered with a body that is not JSON.",
+                         "server_error", "bad_upstream_response") from None
+    if not isinstance(parsed, dict):
+        raise RelayError(502, "The upstream answered with an unexpected body.",
+                         "server_error", "bad_upstream_response")
+    return parsed

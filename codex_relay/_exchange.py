@@ -25,7 +25,7 @@ import treq
 from ._adapt import adaptRequest, contentFilter, healedCalls
 from ._body import PacedBody, TranslatingBody, UpstreamIdle
 from ._config import RelayConfig
-from ._errors import RelayError, mapUpstreamError
+from ._errors import RelayError, mapUpstreamError, upstreamJSONObject
 from ._passthrough import PassthroughStream, RelayedBody, forwardedBody
 from ._rejections import rejectedParameter, withoutParameter
 from ._request import ChatRequest, translateRequest
@@ -326,16 +326,7 @@ class ResponsesExchange:
                 self._request.unregisterProducer()
 
     async def _readCompletion(self, response: Any) -> dict:
-        raw = await treq.content(response)
-        try:
-            completion = json.loads(raw)
-        except ValueError:
-            raise RelayError(502, "The upstream answered with a body that is not JSON.",
-                             "server_error", "bad_upstream_response")
-        if not isinstance(completion, dict):
-            raise RelayError(502, "The upstream answered with an unexpected body.",
-                             "server_error", "bad_upstream_response")
-        return completion
+        return upstreamJSONObject(await treq.content(response))
 
     def _writeJSON(self, response: dict | bytes, status: int = 200) -> None:
         if self.gone:

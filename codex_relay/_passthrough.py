@@ -29,7 +29,7 @@ import json
 from typing import Any, Callable
 
 from ._body import PacedBody
-from ._errors import RelayError, classifyFailure, retryAfterSeconds
+from ._errors import classifyFailure, retryAfterSeconds, upstreamJSONObject
 from ._response import newId, now, responseSkeleton
 from ._sse import SSEDecoder, SSEEvent
 
@@ -256,14 +256,7 @@ class PassthroughStream:
 
         @raise RelayError: a 502 when it is not.
         """
-        try:
-            parsed = json.loads(body)
-        except ValueError:
-            raise RelayError(502, "The upstream answered with a body that is not JSON.",
-                             "server_error", "bad_upstream_response")
-        if not isinstance(parsed, dict):
-            raise RelayError(502, "The upstream answered with an unexpected body.",
-                             "server_error", "bad_upstream_response")
+        parsed = upstreamJSONObject(body)
         self.response = parsed
         self.finished = parsed.get("status") in TERMINAL.values()
 
