@@ -17,7 +17,6 @@ from twisted.web.test.requesthelper import DummyRequest
 from codex_relay._catalog import UnknownTemplate, buildCatalog
 from codex_relay._cli import relayBaseURL
 from codex_relay._codex_setup import configSnippet
-from codex_relay._config import RelayConfig
 from codex_relay._resource import ResponsesResource
 from tests.test_sdk import serveUpstream
 from tests.upstream import ScriptedUpstream

@@ -812,7 +812,7 @@ class MergeModelListsTests(SynchronousTestCase):
         self.assertEqual(warnings, [])
 
 
-class ReadmeExampleTests(SynchronousTestCase):
+class ReadmeRoutingSectionTests(SynchronousTestCase):
     """
     The configuration example in the README parses and routes as it says.
     """
