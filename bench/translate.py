@@ -8,7 +8,9 @@ Figures are ratios, never absolute times:
     the same upstream bytes (4 KiB reads);
   - translate: the whole core (decode, translate, encode every Responses
     event) against the floor any relay pays: one json.loads per upstream
-    chunk and one json.dumps per output event.
+    chunk and one json.dumps per output event;
+  - healing: the same core with DeepSeek's content healers (inline <think>
+    splitting and DSML tool-call healing) against the core without them.
 """
 
 import argparse
@@ -20,6 +22,8 @@ sys.path.insert(0, ".")
 
 from openai._streaming import SSEDecoder as OpenAIDecoder  # noqa: E402
 
+from codex_relay._adapt import contentFilter  # noqa: E402
+from codex_relay._profiles import PROFILES  # noqa: E402
 from codex_relay._request import translateRequest  # noqa: E402
 from codex_relay._settings import TranslationSettings  # noqa: E402
 from codex_relay._sse import SSEDecoder, encodeEvent  # noqa: E402
@@ -68,9 +72,10 @@ def openaiDecode(pieces: list[bytes]) -> int:
     return sum(1 for _ in OpenAIDecoder().iter_bytes(iter(pieces)))
 
 
-def relayCore(pieces: list[bytes]) -> int:
+def relayCore(pieces: list[bytes], healed: bool = False) -> int:
     chat = translateRequest(REQUEST, SETTINGS)
-    translator = StreamTranslator(REQUEST, chat, SETTINGS)
+    healer = contentFilter(PROFILES["llama.cpp"], {"dsml"}) if healed else None
+    translator = StreamTranslator(REQUEST, chat, SETTINGS, contentFilter=healer)
     decoder = SSEDecoder()
     written = sum(len(encodeEvent(e)) for e in translator.start())
     for piece in pieces:
@@ -108,12 +113,16 @@ def main() -> None:
     pieces = reads(upstreamBody())
     assert relayDecode(pieces) == openaiDecode(pieces)
     decode = best(relayDecode, pieces, rounds) / best(openaiDecode, pieces, rounds)
-    core = best(relayCore, pieces, rounds) / best(floor, pieces, rounds)
+    plain = best(relayCore, pieces, rounds)
+    core = plain / best(floor, pieces, rounds)
+    healing = best(lambda p: relayCore(p, healed=True), pieces, rounds) / plain
     print("upstream body: {} bytes, {} SSE events".format(
         sum(map(len, pieces)), relayDecode(pieces)))
     print("decode     codex_relay SSEDecoder / openai SDK SSEDecoder: {:.2f}x time".format(decode))
     print("translate  codex_relay core / json floor (loads+dumps per chunk): {:.2f}x time"
           .format(core))
+    print("healing    core with <think> and DSML healers / core without: {:.2f}x time"
+          .format(healing))
 
 
 if __name__ == "__main__":
