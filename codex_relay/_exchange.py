@@ -5,6 +5,7 @@ C{api = "responses"} skips translation: the request and the answer pass
 through (L{codex_relay._passthrough}).
 """
 
+import dataclasses
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -159,6 +160,8 @@ class ResponsesExchange:
             await self._passThrough(body, route)
             return
         settings = self._config.translation
+        if route is not None:
+            settings = dataclasses.replace(settings, origin=route.upstream.baseURL)
         chat = translateRequest(body, settings)
         if route is None:
             raise RelayError(404, "No upstream serves the model '{}'.".format(self._model),

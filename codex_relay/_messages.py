@@ -109,7 +109,9 @@ def _reasoningFields(item: dict, settings: TranslationSettings,
                 and (details is None or isinstance(details, list))):
             target = field if field != "reasoning_details" else settings.reasoningField
             fields: dict = {target: text}
-            if details:
+            origin = payload.get("origin")
+            # Signed provider data goes back only where it came from; text is neutral.
+            if details and (not origin or not settings.origin or origin == settings.origin):
                 fields["reasoning_details"] = details
             return fields
     # A foreign or tampered blob: the visible text is all there is.

@@ -24,6 +24,9 @@ class TranslationSettings:
         back upstream when the reasoning did not come from this relay.
     @ivar maxTokensField: the Chat parameter C{max_output_tokens} becomes.
     @ivar secret: the key that signs reasoning carried in C{encrypted_content}.
+    @ivar origin: the upstream a request goes to (its base URL), sealed with
+        the reasoning it answers with: provider-specific reasoning data
+        (signed C{reasoning_details}) never goes back to another upstream.
     """
 
     reasoningPresentation: str = REASONING_SUMMARY
@@ -33,3 +36,4 @@ class TranslationSettings:
     reasoningField: str = "reasoning_content"
     maxTokensField: str = "max_tokens"
     secret: bytes = b""
+    origin: str = ""

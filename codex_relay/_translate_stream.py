@@ -350,7 +350,7 @@ class StreamTranslator:
         details, self._details = self._details, []
         return self._carrier.seal({
             "v": 1, "model": self._model, "field": self._reasoningField,
-            "text": text, "details": details or None,
+            "text": text, "details": details or None, "origin": self._settings.origin,
         })
 
     # The end.

@@ -1353,3 +1353,35 @@ class FailedTailTests(SynchronousTestCase):
             {"role": "assistant", "content": "Partial"},
             {"role": "user", "content": "Go on."},
         ])
+
+
+class ReasoningOriginTests(SynchronousTestCase):
+    """
+    Provider-specific reasoning data goes back only to the upstream it came
+    from; the reasoning text, which is neutral, goes anywhere.
+    """
+
+    def translateWith(self, origin: str) -> dict:
+        blob = ReasoningCarrier(SECRET).seal({
+            "v": 1, "model": "m", "field": "reasoning", "text": "because",
+            "details": [{"type": "reasoning.text", "text": "because", "signature": "s"}],
+            "origin": "https://openrouter.ai/api/v1"})
+        items = [
+            {"type": "message", "role": "user", "content": "hi"},
+            {"type": "reasoning", "summary": [], "encrypted_content": blob},
+            {"type": "message", "role": "assistant",
+             "content": [{"type": "output_text", "text": "ok"}]},
+        ]
+        settings = TranslationSettings(secret=SECRET, origin=origin)
+        chat = translateRequest({"model": "m", "input": items}, settings)
+        return chat.body["messages"][1]
+
+    def test_sameOrigin(self) -> None:
+        message = self.translateWith("https://openrouter.ai/api/v1")
+        self.assertEqual(message["reasoning"], "because")
+        self.assertEqual(message["reasoning_details"][0]["signature"], "s")
+
+    def test_otherOrigin(self) -> None:
+        message = self.translateWith("https://api.deepseek.com/v1")
+        self.assertEqual(message["reasoning"], "because")
+        self.assertNotIn("reasoning_details", message)

@@ -1450,8 +1450,8 @@ class EncryptedReasoningTests(TranslatorMixin, SynchronousTestCase):
     def test_sealed(self) -> None:
         """
         The blob is only on C{output_item.done}; it opens with the same
-        secret to the text, the field, the details and the model, and not
-        with another secret.
+        secret to the text, the field, the details, the model and the
+        upstream it came from, and not with another secret.
         """
         events = self.translate([C.reasoning("Let me "), C.reasoning("check."),
                                  C.text("t"), C.finish("stop")])
@@ -1459,7 +1459,7 @@ class EncryptedReasoningTests(TranslatorMixin, SynchronousTestCase):
         item = outputItems(events)[0]
         self.assertEqual(reasoningPayload(item), {
             "v": 1, "model": "model-a", "field": "reasoning_content",
-            "text": "Let me check.", "details": None})
+            "text": "Let me check.", "details": None, "origin": ""})
         self.assertIsNone(reasoningPayload(item, b"another-secret"))
         self.oracle(events)
 
