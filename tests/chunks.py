@@ -194,3 +194,18 @@ def completion(
     if usage is not None:
         result["usage"] = usage
     return result
+
+
+# A Responses function tool the tests offer.
+WEATHER_TOOL = {
+    "type": "function",
+    "name": "get_weather",
+    "description": "Current weather in a city.",
+    "parameters": {
+        "type": "object",
+        "properties": {"city": {"type": "string"}},
+        "required": ["city"],
+        "additionalProperties": False,
+    },
+    "strict": True,
+}

@@ -21,18 +21,6 @@ The client side of every fixture is the same question with one tool
 
 from dataclasses import dataclass
 
-WEATHER_TOOL = {
-    "type": "function",
-    "name": "get_weather",
-    "description": "Current weather in a city.",
-    "parameters": {
-        "type": "object",
-        "properties": {"city": {"type": "string"}},
-        "required": ["city"],
-        "additionalProperties": False,
-    },
-    "strict": True,
-}
 
 
 @dataclass(frozen=True)

@@ -61,6 +61,7 @@ from treq.client import HTTPClient
 
 from codex_relay import RelayConfig, RelayService, TranslationSettings, start
 from tests import oracle
+from tests.chunks import WEATHER_TOOL
 from tests.codex_harness import CodexEnvironment, requireCodex
 from tests.llamacpp import MODEL_ALIAS, THINK_TEMPLATE, TOOLS_TEMPLATE, serverFor
 from tests.test_sdk import RecordingTransport, trackConnections, webClient
@@ -71,19 +72,6 @@ T = TypeVar("T")
 PROFILE = "llama.cpp"
 CLIENT_KEY = "sk-llamacpp-client"
 SECRET = b"codex-relay-llamacpp-secret"
-
-WEATHER_TOOL = {
-    "type": "function",
-    "name": "get_weather",
-    "description": "Current weather in a city.",
-    "parameters": {
-        "type": "object",
-        "properties": {"city": {"type": "string"}},
-        "required": ["city"],
-        "additionalProperties": False,
-    },
-    "strict": True,
-}
 
 THOUGHT = "The user asks for a sum. 2+2 is 4."
 

@@ -96,6 +96,37 @@ async def eventually(predicate: Callable[[], bool], what: str,
         await deferLater(reactor, 0.01)
 
 
+async def stallThroughRelay(case: Any, service: Any, request: dict,
+                            upstreamConnections: Any) -> "StalledClient":
+    """
+    POST C{request} through C{service} with a client that reads nothing for
+    2 s while the upstream pushes megabytes, then reads it all.  Asserts
+    the relay kept its own unsent data small (the upstream was paused, and
+    holds the rest); returns the client once its response is complete.
+    """
+    body = json.dumps(request).encode()
+    client = StalledClient(
+        b"POST /v1/responses HTTP/1.0\r\nHost: 127.0.0.1\r\n"
+        b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
+        % (len(body), body))
+    port = service.ports[0].getHost().port
+    await connectProtocol(TCP4ClientEndpoint(reactor, "127.0.0.1", port), client)
+    case.addCleanup(client.transport.abortConnection)  # if the test fails early
+    await eventually(lambda: bool(case.upstream.requests), "the upstream request")
+    [upstreamTransport] = upstreamConnections.transports
+    [relayTransport] = case.relayConnections.transports
+    largest = 0
+    for _ in range(40):
+        await deferLater(reactor, 0.05)
+        largest = max(largest, unsent(relayTransport))
+    case.assertLess(largest, 4 * 1024 * 1024)
+    case.assertGreater(unsent(upstreamTransport), 4 * 1024 * 1024)
+    case.assertFalse(client.done.called)
+    client.resume()
+    await client.done
+    return client
+
+
 def unsent(transport: Any) -> int:
     """
     The bytes a TCP transport holds in user space, not yet accepted by the
@@ -476,28 +507,8 @@ class SlowClientTests(LoopbackTestCase):
         count = 1280
         self.upstream.queue(Stream([text(piece)] * count + [
             finish("stop"), chunk(choices=False, usage=usage(5, count))]))
-        body = json.dumps(streamRequest()).encode()
-        client = StalledClient(
-            b"POST /v1/responses HTTP/1.0\r\nHost: 127.0.0.1\r\n"
-            b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
-            % (len(body), body))
-        port = self.service.ports[0].getHost().port
-        await connectProtocol(TCP4ClientEndpoint(reactor, "127.0.0.1", port), client)
-        self.addCleanup(client.transport.abortConnection)  # if the test fails early
-        await eventually(lambda: bool(self.upstream.requests), "the upstream request")
-
-        [upstreamTransport] = self.upstreamConnections.transports
-        [relayTransport] = self.relayConnections.transports
-        largest = 0
-        for _ in range(40):
-            await deferLater(reactor, 0.05)
-            largest = max(largest, unsent(relayTransport))
-        self.assertLess(largest, 4 * 1024 * 1024)
-        self.assertGreater(unsent(upstreamTransport), 4 * 1024 * 1024)
-        self.assertFalse(client.done.called)
-
-        client.resume()
-        await client.done
+        client = await stallThroughRelay(self, self.service, streamRequest(),
+                                         self.upstreamConnections)
         head, content = client.response()
         self.assertTrue(head.startswith(b"HTTP/1.0 200 "), head)
         events = checkStream(content)

@@ -11,7 +11,6 @@ from typing import Any
 
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred
-from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
 from twisted.internet.protocol import Protocol
 from twisted.internet.task import Clock, deferLater
 from twisted.internet.testing import StringTransport
@@ -30,7 +29,7 @@ from codex_relay._routes import parseRoutingTable
 from codex_relay._sse import encodeEvent
 from tests import oracle
 from tests.chunks import finish, text
-from tests.test_loopback import LoopbackTestCase, StalledClient, eventually, unsent
+from tests.test_loopback import LoopbackTestCase, stallThroughRelay
 from tests.test_sdk import serveUpstream, trackConnections, webClient
 from tests.upstream import (
     Drop,
@@ -625,28 +624,8 @@ class PassthroughBackpressureTests(LoopbackTestCase):
                       "completed", usage=USAGE)}]
         upstream = frames([dict(e, sequence_number=i) for i, e in enumerate(events)])
         self.upstream.queue(Stream(upstream, done=False))
-        body = json.dumps(dict(CLIENT_REQUEST, model="anything")).encode()
-        client = StalledClient(
-            b"POST /v1/responses HTTP/1.0\r\nHost: 127.0.0.1\r\n"
-            b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
-            % (len(body), body))
-        port = service.ports[0].getHost().port
-        await connectProtocol(TCP4ClientEndpoint(reactor, "127.0.0.1", port), client)
-        self.addCleanup(client.transport.abortConnection)  # if the test fails early
-        await eventually(lambda: bool(self.upstream.requests), "the upstream request")
-
-        [upstreamTransport] = upstreamConnections.transports
-        [relayTransport] = self.relayConnections.transports
-        largest = 0
-        for _ in range(40):
-            await deferLater(reactor, 0.05)
-            largest = max(largest, unsent(relayTransport))
-        self.assertLess(largest, 4 * 1024 * 1024)
-        self.assertGreater(unsent(upstreamTransport), 4 * 1024 * 1024)
-        self.assertFalse(client.done.called)
-
-        client.resume()
-        await client.done
+        client = await stallThroughRelay(self, service, dict(CLIENT_REQUEST, model="anything"),
+                                         upstreamConnections)
         head, content = client.response()
         self.assertTrue(head.startswith(b"HTTP/1.0 200 "), head)
         self.assertEqual(content, b"".join(upstream))

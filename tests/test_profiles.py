@@ -36,8 +36,8 @@ from codex_relay import RelayConfig, RelayService, TranslationSettings
 from codex_relay._routes import parseRoutingTable
 from tests import oracle
 from tests import provider_fixtures as pf
-from tests.chunks import chunk, finish, text, usage
-from tests.provider_fixtures import WEATHER_TOOL, ErrorFixture, Fixture
+from tests.chunks import WEATHER_TOOL, chunk, finish, text, usage
+from tests.provider_fixtures import ErrorFixture, Fixture
 from tests.test_sdk import serveUpstream, trackConnections, webClient
 from tests.upstream import JSONReply, Reply, ScriptedUpstream, Stream
 

@@ -40,7 +40,8 @@ from treq.client import HTTPClient
 
 from codex_relay import RelayConfig, RelayService, TranslationSettings
 from tests import oracle
-from tests.chunks import chunk, completion, finish, reasoning, text, toolCall, usage
+from tests.chunks import (
+    WEATHER_TOOL, chunk, completion, finish, reasoning, text, toolCall, usage)
 from tests.upstream import Drop, JSONReply, ReceivedRequest, ScriptedUpstream, Stream
 
 T = TypeVar("T")
@@ -48,19 +49,6 @@ T = TypeVar("T")
 MODEL = "model-a"
 CLIENT_KEY = "sk-client-key"
 SECRET = b"codex-relay-e2e-secret"
-
-WEATHER_TOOL = {
-    "type": "function",
-    "name": "get_weather",
-    "description": "Current weather in a city.",
-    "parameters": {
-        "type": "object",
-        "properties": {"city": {"type": "string"}},
-        "required": ["city"],
-        "additionalProperties": False,
-    },
-    "strict": True,
-}
 
 PATCH_GRAMMAR = (
     'start: begin_patch hunk+ end_patch\n'
