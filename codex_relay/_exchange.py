@@ -14,12 +14,12 @@ from twisted.internet.defer import CancelledError, Deferred
 from twisted.internet.error import ConnectError, DNSLookupError
 from twisted.internet.error import TimeoutError as ConnectTimeout
 from twisted.logger import Logger
+from twisted.web.server import Request
 from twisted.web.client import (
     RequestTransmissionFailed,
     ResponseFailed,
     ResponseNeverReceived,
 )
-from twisted.web.iweb import IRequest
 
 import treq
 
@@ -56,7 +56,7 @@ class RelayContext:
     learned: dict[tuple[str, str], set[str]] = field(default_factory=dict)
 
 
-def readJSONBody(request: IRequest, limit: int) -> Any:
+def readJSONBody(request: Request, limit: int) -> Any:
     """
     The client's JSON body, or a L{RelayError} (413 past C{limit}, 400 when
     it is not JSON).
@@ -104,7 +104,7 @@ class ResponsesExchange:
     is written to the client, unless the client has gone.
     """
 
-    def __init__(self, context: "RelayContext", request: IRequest) -> None:
+    def __init__(self, context: "RelayContext", request: Request) -> None:
         self._context = context
         self._config = context.config
         self._client = context.client

@@ -47,7 +47,7 @@ class MessageItem:
                 "part": _part(partType, ""),
             })
         self._buffer.append(text)
-        event = {
+        event: dict = {
             "type": "response.output_text.delta" if partType == "output_text"
             else "response.refusal.delta",
             "item_id": self.id,

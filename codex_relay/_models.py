@@ -8,8 +8,7 @@ from typing import Any
 
 from twisted.internet.defer import Deferred, DeferredList
 from twisted.logger import Logger
-from twisted.web.iweb import IRequest
-from twisted.web.server import NOT_DONE_YET
+from twisted.web.server import NOT_DONE_YET, Request
 
 import treq
 
@@ -32,7 +31,7 @@ class ModelsResource(EnvelopeResource):
         super().__init__()
         self._context = context
 
-    def render_GET(self, request: IRequest) -> int:
+    def render_GET(self, request: Request) -> int:
         state = Watch()
         timeout = self._context.config.headersTimeout
         # The whole model list is due within the headers timeout.
@@ -55,7 +54,7 @@ class ModelsResource(EnvelopeResource):
                              "bad_upstream_response")
         return body
 
-    async def _answer(self, request: IRequest, state: Watch) -> None:
+    async def _answer(self, request: Request, state: Watch) -> None:
         header = request.getHeader(b"authorization")
         authorization = header.decode("latin-1") if header else None
         upstreams = list(self._context.table.upstreams.values())

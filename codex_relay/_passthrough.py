@@ -321,7 +321,7 @@ class _OpenItem:
         at = {"item_id": self.id, "output_index": self.index}
         if self.part is not None:
             where, index, part = self.part
-            prefix, field = _PART_TEXT.get(part.get("type"), ("", "text"))
+            prefix, field = _PART_TEXT.get(str(part.get("type")), ("", "text"))
             key = where + "_index"
             if prefix and not self.textDone:
                 done = {"type": prefix + ".done", **at, key: index, field: self.text}

@@ -5,7 +5,6 @@ OpenAI error envelope for everything else.
 
 from typing import Any
 
-from twisted.web.iweb import IRequest
 from twisted.web.resource import IResource
 from twisted.web.server import NOT_DONE_YET, Request
 
@@ -29,7 +28,7 @@ class ResponsesResource(EnvelopeResource):
         super().__init__()
         self._context = context
 
-    def render_GET(self, request: IRequest) -> int:
+    def render_GET(self, request: Request) -> int:
         # Codex with supports_websockets = true asks to upgrade here first;
         # 426 makes it fall back to HTTP at once, where 405 costs five retries.
         upgrade = (request.getHeader(b"upgrade") or b"").lower()
@@ -44,7 +43,7 @@ class ResponsesResource(EnvelopeResource):
                 code="method_not_allowed"))
         return NOT_DONE_YET
 
-    def render_POST(self, request: IRequest) -> int:
+    def render_POST(self, request: Request) -> int:
         exchange = ResponsesExchange(self._context, request)
         total = self._context.config.totalTimeout
         serve(request, exchange.run, exchange, self._context.reactor, total,
@@ -55,7 +54,7 @@ class ResponsesResource(EnvelopeResource):
 class HealthResource(EnvelopeResource):
     isLeaf = True
 
-    def render_GET(self, request: IRequest) -> bytes:
+    def render_GET(self, request: Request) -> bytes:
         request.setHeader(b"content-type", b"application/json")
         return b'{"status":"ok"}'
 

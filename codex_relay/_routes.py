@@ -609,7 +609,8 @@ class _Parser:
             self.expect(path + ".extra_params", raw["extra_params"], dict, "a table", line)
             self.json(path + ".extra_params", raw["extra_params"], line)
             extraParams = MappingProxyType(raw["extra_params"])
-        dropParams = withholdTools = ()
+        dropParams: tuple[str, ...] = ()
+        withholdTools: tuple[str, ...] = ()
         if "drop_params" in raw:
             dropParams = self.strings(path + ".drop_params", raw["drop_params"], line)
         if "withhold_tools" in raw:

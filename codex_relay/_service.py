@@ -3,6 +3,7 @@ The relay as an IService: it owns the upstream pool and the Site, listens
 on its endpoints, and closes everything when stopped.
 """
 
+from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
@@ -32,7 +33,7 @@ class RelayService(Service):
     @ivar ports: the listening ports.
     """
 
-    def __init__(self, config: RelayConfig, reactor: Any, listen: list[str] = ()) -> None:
+    def __init__(self, config: RelayConfig, reactor: Any, listen: Sequence[str] = ()) -> None:
         self._config = config
         self._reactor = reactor
         self._endpoints = list(listen)

@@ -59,8 +59,8 @@ class StreamTranslator:
         self._sequence = 0
         self._output: list[dict] = []
         self._open: MessageItem | ReasoningItem | ToolCallItem | None = None
-        self._calls: dict[int, ToolCallItem] = {}
-        self._lastCall: ToolCallItem | None = None
+        self._calls: dict[int, _PendingCall] = {}
+        self._lastCall: _PendingCall | None = None
         self._pendingCall: dict | None = None
         self._callIds: set[str] = set()
         self._details: list[dict] = []
@@ -245,19 +245,21 @@ class StreamTranslator:
 
     def _reasoningDelta(self, text: str) -> list[dict]:
         events = self._switchTo("reasoning")
-        if self._open is None:
-            self._open = ReasoningItem(
+        item = self._open
+        if not isinstance(item, ReasoningItem):
+            item = self._open = ReasoningItem(
                 len(self._output), self._settings.reasoningPresentation == REASONING_RAW)
-            events.extend(self._open.open())
-        events.extend(self._open.delta(text))
+            events.extend(item.open())
+        events.extend(item.delta(text))
         return events
 
     def _messageDelta(self, partType: str, text: str) -> list[dict]:
         events = self._switchTo("message")
-        if self._open is None:
-            self._open = MessageItem(len(self._output))
-            events.extend(self._open.open())
-        events.extend(self._open.delta(partType, text))
+        item = self._open
+        if not isinstance(item, MessageItem):
+            item = self._open = MessageItem(len(self._output))
+            events.extend(item.open())
+        events.extend(item.delta(partType, text))
         return events
 
     def _toolFragment(self, fragment: dict) -> list[dict]:
@@ -267,8 +269,10 @@ class StreamTranslator:
         if index is None:
             # No index (Gemini-style): a new id starts a call, none continues one.
             last = self._lastCall
-            isNew = last is None or (upstreamId is not None and upstreamId != last.upstreamId)
-            index = (max(self._calls) + 1 if self._calls else 0) if isNew else last.chatIndex
+            if last is None or (upstreamId is not None and upstreamId != last.upstreamId):
+                index = max(self._calls) + 1 if self._calls else 0
+            else:
+                index = last.chatIndex
         call = self._calls.get(index)
         if call is not None and upstreamId and call.upstreamId and upstreamId != call.upstreamId:
             call = None  # the same index reused with a new id (Ollama): a second call

@@ -9,16 +9,15 @@ from typing import Any
 
 from twisted.internet.defer import Deferred
 from twisted.logger import Logger
-from twisted.web.iweb import IRequest
 from twisted.web.resource import IResource, Resource
-from twisted.web.server import NOT_DONE_YET
+from twisted.web.server import NOT_DONE_YET, Request
 
 from ._errors import RelayError
 
 log = Logger()
 
 
-def writeError(request: IRequest, error: RelayError) -> None:
+def writeError(request: Request, error: RelayError) -> None:
     """
     Answer with C{error}'s status and OpenAI envelope.
     """
@@ -39,7 +38,7 @@ class Watch:
     timedOut: str | None = None
 
 
-def serve(request: IRequest, work: Callable[[], Coroutine[Any, Any, None]], state: Any,
+def serve(request: Request, work: Callable[[], Coroutine[Any, Any, None]], state: Any,
            reactor: Any, seconds: float, why: str) -> None:
     """
     Run C{work()} for C{request}: a client that goes away cancels it, and so
@@ -71,12 +70,12 @@ class EnvelopeResource(Resource):
     an OpenAI error envelope rather than Twisted's HTML pages.
     """
 
-    def getChild(self, path: bytes, request: IRequest) -> IResource:
+    def getChild(self, path: bytes, request: Request) -> IResource:
         return ErrorResource(RelayError(
             404, "Unknown path {}.".format(request.path.decode("latin-1")),
             code="not_found"))
 
-    def render(self, request: IRequest) -> bytes:
+    def render(self, request: Request) -> bytes | int:
         method = request.method.decode("latin-1")
         # A leaf answers for its own path only: /v1/responses/ID is not
         # /v1/responses (a POST there must not start a new response).
@@ -100,7 +99,7 @@ class ErrorResource(EnvelopeResource):
         super().__init__()
         self._error = error
 
-    def render(self, request: IRequest) -> bytes:
+    def render(self, request: Request) -> bytes | int:
         writeError(request, self._error)
         return NOT_DONE_YET
 
