@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 
-from ._errors import _upstreamMessage
+from ._errors import upstreamMessage
 from ._profiles import Profile, detectProfile
 from ._routes import RESPONSES, Route, Upstream
 
@@ -140,7 +140,7 @@ def unreachableCheck(name: str, upstream: Upstream, problem: Unreachable) -> Che
 
 
 def _httpDetail(answer: Answer) -> str:
-    message = _upstreamMessage(answer.body)[0] if answer.body else ""
+    message = upstreamMessage(answer.body)[0] if answer.body else ""
     detail = "HTTP {}".format(answer.status)
     return "{}: {}".format(detail, _quote(message, 80)) if message else detail
 
@@ -295,24 +295,26 @@ def reasoningCheck(findingsList: list[StreamFindings], profile: Profile) -> Chec
     return Check("reasoning", OK, detail)
 
 
+def _reported(usage: dict, label: str, where: tuple[tuple[str | None, str], ...]) -> str:
+    """
+    C{label} and the count from the first place in C{where} (a details
+    object's name, or L{None} for the top level, and a field) that has it.
+    """
+    for detailsName, fieldName in where:
+        holder = usage.get(detailsName) if detailsName else usage
+        if isinstance(holder, dict) and fieldName in holder:
+            return "{} {} ({})".format(label, holder[fieldName], ".".join(
+                n for n in (detailsName, fieldName) if n))
+    return "{} tokens not reported".format(label)
+
+
 def _usageNumbers(usage: dict) -> tuple[str, str]:
-    details = usage.get("prompt_tokens_details")
-    if isinstance(details, dict) and "cached_tokens" in details:
-        cached = "cached {} (prompt_tokens_details.cached_tokens)".format(
-            details["cached_tokens"])
-    elif "prompt_cache_hit_tokens" in usage:
-        cached = "cached {} (prompt_cache_hit_tokens)".format(usage["prompt_cache_hit_tokens"])
-    else:
-        cached = "cached tokens not reported"
-    details = usage.get("completion_tokens_details")
-    if isinstance(details, dict) and "reasoning_tokens" in details:
-        reasoning = "reasoning {} (completion_tokens_details.reasoning_tokens)".format(
-            details["reasoning_tokens"])
-    elif "reasoning_tokens" in usage:
-        reasoning = "reasoning {} (reasoning_tokens)".format(usage["reasoning_tokens"])
-    else:
-        reasoning = "reasoning tokens not reported"
-    return cached, reasoning
+    return (
+        _reported(usage, "cached", (("prompt_tokens_details", "cached_tokens"),
+                                    (None, "prompt_cache_hit_tokens"))),
+        _reported(usage, "reasoning", (("completion_tokens_details", "reasoning_tokens"),
+                                       (None, "reasoning_tokens"))),
+    )
 
 
 def usageCheck(findings: StreamFindings, profile: Profile) -> Check:

@@ -11,7 +11,7 @@ from typing import Any
 
 from ._adapt import adaptRequest, contentFilter
 from ._request import ChatRequest, translateRequest
-from ._routes import Route, RoutingTable, Upstream, _route
+from ._routes import Route, RoutingTable, Upstream, routeTo
 from ._settings import TranslationSettings
 from ._sse import SSEDecoder, SSEEvent
 from ._translate_stream import StreamTranslator
@@ -103,12 +103,12 @@ def probeRoute(table: RoutingTable, upstream: Upstream, listed: list[str],
         if route is not None and route.upstream is upstream:
             return route
         if not listed:
-            return _route(upstream, model)
+            return routeTo(upstream, model)
     for name in table.listedModels(upstream.name, listed):
         route = table.route(name)
         if route is not None and route.upstream is upstream:
             return route
-    return _route(upstream, listed[0]) if listed else None
+    return routeTo(upstream, listed[0]) if listed else None
 
 
 # -- Reading an answer into findings --------------------------------------------------

@@ -75,7 +75,7 @@ def retryAfterSeconds(message: str, default: int = DEFAULT_RETRY_AFTER) -> int:
     return max(1, int(-(-amount // 1)))
 
 
-def _upstreamMessage(body: bytes) -> tuple[str, str | None, str | None]:
+def upstreamMessage(body: bytes) -> tuple[str, str | None, str | None]:
     """
     The message, code and type of an upstream error body, whatever its shape.
     """
@@ -131,7 +131,7 @@ def mapUpstreamError(
     Map an upstream HTTP error, seen before anything reached the client, to
     the error the relay answers with.
     """
-    message, upstreamCode, upstreamType = _upstreamMessage(body)
+    message, upstreamCode, upstreamType = upstreamMessage(body)
     if not message:
         message = "upstream answered HTTP {}".format(status)
     kind = classifyFailure(message, upstreamCode)

@@ -192,11 +192,11 @@ class _Rule:
         return model[len(self.name):] if self.isPrefix else model
 
     def routeFor(self, model: str) -> Route:
-        return _route(self.upstream, self.target(model), self.api, self.extraParams,
+        return routeTo(self.upstream, self.target(model), self.api, self.extraParams,
                       self.dropParams, self.withholdTools, self.healOff, self.healOn)
 
 
-def _route(upstream: Upstream, upstreamModel: str, api: str | None = None,
+def routeTo(upstream: Upstream, upstreamModel: str, api: str | None = None,
            extraParams: Mapping[str, object] = _EMPTY, dropParams: tuple[str, ...] = (),
            withholdTools: tuple[str, ...] = (),
            healOff: frozenset[str] = frozenset(),
@@ -249,7 +249,7 @@ class RoutingTable:
             if model.startswith(rule.name) and len(model) > len(rule.name):
                 return rule.routeFor(model)
         if self.default is not None:
-            return _route(self.default, model)
+            return routeTo(self.default, model)
         return None
 
     def listedModels(self, upstreamName: str, ids: list[str]) -> list[str]:

@@ -354,6 +354,18 @@ class CodexEnvironment:
             shutil.rmtree(_daemonDirectory(), ignore_errors=True)
 
 
+def stopProcess(process: subprocess.Popen) -> None:
+    """
+    Stop a child (SIGTERM, then SIGKILL after 10 s) and collect it.  Blocking.
+    """
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def _killGroup(pid: int) -> None:
     try:
         os.killpg(pid, signal.SIGKILL)

@@ -44,6 +44,7 @@ from tests.codex_harness import (
     CodexRun,
     bundledModels,
     requireCodex,
+    stopProcess,
     trackingFactory,
 )
 from tests.fixtures import capture_codex
@@ -185,16 +186,7 @@ class _CodexTestCase(TestCase):
 
     def startRelay(self, upstreamURL: str, **options: object) -> subprocess.Popen:
         relay = start(port=0, upstream=upstreamURL, api_key=RELAY_KEY, **options)
-
-        def stop() -> None:
-            relay.terminate()
-            try:
-                relay.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                relay.kill()
-                relay.wait()
-
-        self.addCleanup(stop)  # runs before the upstream's cleanups
+        self.addCleanup(stopProcess, relay)  # runs before the upstream's cleanups
         return relay
 
     def environment(self, relay: subprocess.Popen, model: str = FALLBACK_MODEL,

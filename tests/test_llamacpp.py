@@ -34,7 +34,6 @@ Codex test also follows L{tests.codex_harness.requireCodex}.
 
 import json
 import os
-import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -62,9 +61,10 @@ from treq.client import HTTPClient
 from codex_relay import RelayConfig, RelayService, TranslationSettings, start
 from tests import oracle
 from tests.chunks import WEATHER_TOOL
-from tests.codex_harness import CodexEnvironment, requireCodex
+from tests.codex_harness import CodexEnvironment, requireCodex, stopProcess
 from tests.llamacpp import MODEL_ALIAS, THINK_TEMPLATE, TOOLS_TEMPLATE, serverFor
-from tests.test_sdk import RecordingTransport, trackConnections, webClient
+from tests.test_sdk import (
+    RecordingTransport, checkExchanges, streamOf, trackConnections, webClient)
 
 T = TypeVar("T")
 
@@ -316,23 +316,13 @@ class _LlamaTestCase(TestCase):
         """
         Hold everything the SDK received to the oracle.
         """
-        for exchange in self.transport.exchanges:
-            if exchange.status >= 400:
-                error = json.loads(exchange.body)["error"]
-                self.assertEqual(sorted(error), ["code", "message", "param", "type"])
-            elif "event-stream" in exchange.headers["content-type"]:
-                oracle.checkStream(exchange.body)
-            elif exchange.url.endswith("/responses"):
-                oracle.checkResponse(json.loads(exchange.body))
+        checkExchanges(self, self.transport.exchanges)
 
     def sdkEvents(self, index: int = -1) -> list[dict[str, Any]]:
         """
         The raw stream of the SDK's exchange C{index}, checked by the oracle.
         """
-        exchange = self.transport.exchanges[index]
-        self.assertEqual(exchange.status, 200, exchange.body[:2000])
-        self.assertEqual(exchange.headers["content-type"].split(";")[0], "text/event-stream")
-        return oracle.checkStream(exchange.body)
+        return streamOf(self, self.transport.exchanges[index])
 
     def assertUsageFrom(self, usage: Any, upstream: Proxied) -> None:
         """
@@ -653,15 +643,7 @@ class CodexTests(TestCase):
         relay = await deferToThread(start, port=0, upstream=upstreamURL, api_key="sk-unused",
                                     profile=PROFILE, length_as_completed=True)
 
-        def stopRelay() -> None:
-            relay.terminate()
-            try:
-                relay.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                relay.kill()
-                relay.wait()
-
-        self.addCleanup(deferToThread, stopRelay)
+        self.addCleanup(deferToThread, stopProcess, relay)
         relayURL = relay.base_url  # type: ignore[attr-defined]
         front, frontURL = await serveProxy(self, relayURL[:-len("/v1")], web)
 

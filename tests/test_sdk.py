@@ -212,6 +212,30 @@ class RecordingTransport(httpx2.HTTPTransport):
 # -- The test case -------------------------------------------------------------
 
 
+
+def checkExchanges(case: TestCase, exchanges: list["Exchange"]) -> None:
+    """
+    Hold everything an SDK received to the oracle: streams, Response bodies,
+    and the OpenAI envelope of errors.
+    """
+    for exchange in exchanges:
+        if exchange.status >= 400:
+            error = json.loads(exchange.body)["error"]
+            case.assertEqual(sorted(error), ["code", "message", "param", "type"])
+        elif "event-stream" in exchange.headers["content-type"]:
+            oracle.checkStream(exchange.body)
+        elif exchange.url.endswith("/responses"):
+            oracle.checkResponse(json.loads(exchange.body))
+
+
+def streamOf(case: TestCase, exchange: "Exchange") -> list[dict[str, Any]]:
+    """
+    The SSE events an SDK received in C{exchange}, checked by the oracle.
+    """
+    case.assertEqual(exchange.status, 200, exchange.body[:2000])
+    case.assertEqual(exchange.headers["content-type"].split(";")[0], "text/event-stream")
+    return oracle.checkStream(exchange.body)
+
 def functionCallOutput(callId: str, output: str) -> dict[str, str]:
     return {"type": "function_call_output", "call_id": callId, "output": output}
 
@@ -283,25 +307,14 @@ class SDKTests(TestCase):
         Hold everything the SDK received to the oracle: streams, Response
         bodies, and the OpenAI envelope of errors.
         """
-        for exchange in self.exchanges:
-            if exchange.status >= 400:
-                error = json.loads(exchange.body)["error"]
-                self.assertEqual(sorted(error), ["code", "message", "param", "type"])
-            elif "event-stream" in exchange.headers["content-type"]:
-                oracle.checkStream(exchange.body)
-            elif exchange.url.endswith("/responses"):
-                oracle.checkResponse(json.loads(exchange.body))
+        checkExchanges(self, self.exchanges)
 
     def sdkEvents(self, index: int = -1) -> list[dict[str, Any]]:
         """
         The stream of exchange C{index} as the SDK received it, checked by
         the oracle.
         """
-        exchange = self.exchanges[index]
-        self.assertEqual(exchange.status, 200)
-        self.assertEqual(exchange.headers["content-type"].split(";")[0],
-                         "text/event-stream")
-        return oracle.checkStream(exchange.body)
+        return streamOf(self, self.exchanges[index])
 
     async def replayRaw(self, index: int = -1) -> list[dict[str, Any]]:
         """
