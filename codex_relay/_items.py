@@ -3,13 +3,25 @@ The output items a response streams, one class per item type.  Each open
 item turns upstream deltas into Responses events and, when closed, into its
 done events and final item.  Events are plain dicts without
 C{sequence_number}; the translator numbers them.  No Twisted here.
+
+Text goes out whole: a surrogate pair split across two upstream fragments
+(C{"\\ud83d"} then C{"\\ude00"}) is joined by holding a trailing high
+surrogate back until the next fragment of the same text, and a surrogate
+that stays lone becomes U+FFFD (at the latest when its text closes).
+serde_json, so Codex, refuses lone surrogates.
 """
 
 import json
 
 from ._custom_input import InputStringDecoder, customInput
 from ._response import newId
+from ._sse import SURROGATE, holdSurrogate, wholeText
 from ._tools import ToolRef
+
+# What a high surrogate that never met its low half becomes.
+_REPLACEMENT = "\ufffd"
+# Called on every non-ASCII delta: bound once.
+_surrogate = SURROGATE.search
 
 
 class MessageItem:
@@ -25,6 +37,7 @@ class MessageItem:
         self._parts: list[dict] = []
         self._partType = ""
         self._buffer: list[str] = []
+        self._high = ""
 
     def open(self) -> list[dict]:
         return [{
@@ -46,6 +59,10 @@ class MessageItem:
                 "content_index": len(self._parts),
                 "part": _part(partType, ""),
             })
+        if self._high or (not text.isascii() and _surrogate(text) is not None):
+            text, self._high = holdSurrogate(self._high + text)
+            if not text:
+                return events
         self._buffer.append(text)
         event: dict = {
             "type": "response.output_text.delta" if partType == "output_text"
@@ -63,6 +80,10 @@ class MessageItem:
     def _closePart(self) -> list[dict]:
         if not self._partType:
             return []
+        events: list[dict] = []
+        if self._high:
+            self._high = ""
+            events = self.delta(self._partType, _REPLACEMENT)
         text = "".join(self._buffer)
         part = _part(self._partType, text)
         common = {"item_id": self.id, "output_index": self.outputIndex,
@@ -75,7 +96,8 @@ class MessageItem:
         self._parts.append(part)
         self._partType = ""
         self._buffer = []
-        return [done, {"type": "response.content_part.done", **common, "part": part}]
+        events += [done, {"type": "response.content_part.done", **common, "part": part}]
+        return events
 
     def close(self, status: str) -> tuple[list[dict], dict]:
         events = self._closePart()
@@ -103,6 +125,7 @@ class ReasoningItem:
         self.outputIndex = outputIndex
         self._raw = raw
         self._buffer: list[str] = []
+        self._high = ""
 
     def open(self) -> list[dict]:
         item: dict = {"id": self.id, "type": "reasoning", "summary": []}
@@ -122,6 +145,10 @@ class ReasoningItem:
         return "".join(self._buffer)
 
     def delta(self, text: str) -> list[dict]:
+        if self._high or (not text.isascii() and _surrogate(text) is not None):
+            text, self._high = holdSurrogate(self._high + text)
+            if not text:
+                return []
         self._buffer.append(text)
         if self._raw:
             return [{"type": "response.reasoning_text.delta", "item_id": self.id,
@@ -130,13 +157,28 @@ class ReasoningItem:
         return [{"type": "response.reasoning_summary_text.delta", "item_id": self.id,
                  "output_index": self.outputIndex, "summary_index": 0, "delta": text}]
 
+    def flush(self) -> list[dict]:
+        """
+        The delta of a held surrogate that no low half followed, if any:
+        before L{text} is final.
+        """
+        if not self._high:
+            return []
+        self._high = ""
+        return self.delta(_REPLACEMENT)
+
     def close(self, status: str, encrypted: str | None) -> tuple[list[dict], dict]:
+        """
+        Close the item; L{flush} first, as the translator does (before
+        sealing L{text}).
+        """
+        events = self.flush()
         text = self.text
         common = {"item_id": self.id, "output_index": self.outputIndex}
         item: dict = {"id": self.id, "type": "reasoning"}
         if self._raw:
             part = {"type": "reasoning_text", "text": text}
-            events = [
+            events += [
                 {"type": "response.reasoning_text.done", **common, "content_index": 0,
                  "text": text},
                 {"type": "response.content_part.done", **common, "content_index": 0,
@@ -146,7 +188,7 @@ class ReasoningItem:
             item["content"] = [part]
         else:
             part = {"type": "summary_text", "text": text}
-            events = [
+            events += [
                 {"type": "response.reasoning_summary_text.done", **common,
                  "summary_index": 0, "text": text},
                 {"type": "response.reasoning_summary_part.done", **common,
@@ -179,6 +221,9 @@ class ToolCallItem:
         self._arguments: list[str] = []
         self._decoder = InputStringDecoder() if self._custom else None
         self._streamed: list[str] = []
+        # Held surrogates: of the arguments, and of the decoded custom input.
+        self._high = ""
+        self._inputHigh = ""
 
     def _common(self) -> dict:
         return {"item_id": self.id, "output_index": self.outputIndex}
@@ -202,6 +247,10 @@ class ToolCallItem:
                  "item": self._item("in_progress", payload)}]
 
     def delta(self, fragment: str) -> list[dict]:
+        if self._high or (not fragment.isascii() and _surrogate(fragment) is not None):
+            fragment, self._high = holdSurrogate(self._high + fragment)
+            if not fragment:
+                return []
         self._arguments.append(fragment)
         if self.ref.kind == "local_shell":
             return []
@@ -209,6 +258,9 @@ class ToolCallItem:
             return [{"type": "response.function_call_arguments.delta", **self._common(),
                      "delta": fragment}]
         decoded = self._decoder.feed(fragment)
+        if self._inputHigh or (not decoded.isascii() and _surrogate(decoded) is not None):
+            # The input's own \u escapes may hold lone surrogates too.
+            decoded, self._inputHigh = holdSurrogate(self._inputHigh + decoded)
         if not decoded:
             return []
         self._streamed.append(decoded)
@@ -216,16 +268,22 @@ class ToolCallItem:
                  "delta": decoded}]
 
     def close(self, status: str) -> tuple[list[dict], dict]:
+        events: list[dict] = []
+        if self._high:
+            self._high = ""
+            events = self.delta(_REPLACEMENT)
         arguments = "".join(self._arguments)
         if self.ref.kind == "local_shell":
             return self._closeLocalShell(arguments, status)
         if self._decoder is None:
             item = self._item(status, {"arguments": arguments})
-            return [{"type": "response.function_call_arguments.done", **self._common(),
-                     "name": self.ref.name, "arguments": arguments}], item
+            events.append({"type": "response.function_call_arguments.done",
+                           **self._common(), "name": self.ref.name, "arguments": arguments})
+            return events, item
         streamed = "".join(self._streamed)
-        value = customInput(arguments)
-        events = []
+        # A held surrogate of the input is in value, as U+FFFD: its delta
+        # goes with the rest below.
+        value = wholeText(customInput(arguments))
         if value.startswith(streamed) and len(value) > len(streamed):
             events.append({"type": "response.custom_tool_call_input.delta",
                            **self._common(), "delta": value[len(streamed):]})

@@ -15,8 +15,9 @@ always ends with a terminal event.
 For that last guarantee L{PassthroughStream} watches the events on their
 way through.  It forwards whole events only: an incomplete one is held
 back until its blank line arrives, so that a stream cut off mid-event can
-still be ended cleanly with an appended C{response.failed}.  The bytes the
-client gets are the upstream's, unchanged and in order, up to and
+still be ended cleanly with an appended C{response.failed} (one larger than
+C{maxEventBytes} raises L{SSETooLarge} instead of being held).  The bytes
+the client gets are the upstream's, unchanged and in order, up to and
 including the read that completes the terminal event; what an upstream
 sends after its terminal event is drained, not forwarded (and an upstream
 that then keeps its body open loses the connection after the idle
@@ -26,12 +27,12 @@ Only L{RelayedBody} touches Twisted.
 """
 
 import json
-from typing import Any, Callable
+from typing import Any, Callable, NoReturn
 
 from ._body import PacedBody
-from ._errors import classifyFailure, retryAfterSeconds, upstreamJSONObject
+from ._errors import UpstreamTooLarge, classifyFailure, retryAfterSeconds, upstreamJSONObject
 from ._response import newId, now, responseSkeleton
-from ._sse import SSEDecoder, SSEEvent
+from ._sse import MAX_EVENT_BYTES, SSEDecoder, SSEEvent, SSETooLarge
 
 TERMINAL = {
     "response.completed": "completed",
@@ -106,19 +107,20 @@ class PassthroughStream:
     Sans-IO.
 
     It answers to what the exchange asks of a L{StreamTranslator}:
-    C{finished}, C{response}, C{usage} and L{fail}.
+    C{finished}, C{response}, C{usage}, C{nextSequence} and L{fail}.
 
     @ivar finished: a terminal event went through (or L{fail} made one).
     @ivar response: the terminal event's response, once L{finished}; for
         a whole body, the body.
     """
 
-    def __init__(self, request: dict) -> None:
+    def __init__(self, request: dict, maxEventBytes: int = MAX_EVENT_BYTES) -> None:
         # The client's request: the skeleton of a substitute response when
         # the upstream never sent one.
         self._request = request
-        self._decoder = SSEDecoder()
+        self.maxEventBytes = maxEventBytes
         self._held: list[bytes] = []
+        self._heldSize = 0
         self._tail = b""
         self._events = 0
         self._lastSequence: int | None = None
@@ -129,6 +131,26 @@ class PassthroughStream:
         self.finished = False
         self.response: dict = {}
 
+    @property
+    def maxEventBytes(self) -> int:
+        """
+        The most one event (held back until complete) may be.
+        """
+        return self._limit
+
+    @maxEventBytes.setter
+    def maxEventBytes(self, limit: int) -> None:
+        self._limit = limit
+        # Events reach it whole, so it has no partial line to keep.
+        self._decoder = SSEDecoder(limit)
+
+    @property
+    def nextSequence(self) -> int:
+        """
+        The sequence number an event appended after the upstream's gets.
+        """
+        return self._events if self._lastSequence is None else self._lastSequence + 1
+
     # The stream.
 
     def feed(self, data: bytes) -> bytes:
@@ -137,6 +159,7 @@ class PassthroughStream:
 
         @return: the bytes to forward now: all of them up to the end of the
             last complete event, unchanged.
+        @raise SSETooLarge: an event is larger than L{maxEventBytes}.
         """
         # A blank line, with the LF after it, spans at most three bytes:
         # two held ones are enough to find one that began before C{data}.
@@ -145,15 +168,26 @@ class PassthroughStream:
         if end < 0:
             if data:
                 self._held.append(data)
+                self._heldSize += len(data)
                 self._tail = probe[-2:]
+                if self._heldSize > self._limit:
+                    self._tooLarge()
             return b""
         end -= len(self._tail)
         ready = b"".join(self._held) + data[:end] if self._held else data[:end]
         rest = data[end:]
         self._held = [rest] if rest else []
+        self._heldSize = len(rest)
         self._tail = rest[-2:]
+        if self._heldSize > self._limit:
+            self._tooLarge()
         self._watch(self._decoder.feed(ready))
         return ready
+
+    def _tooLarge(self) -> NoReturn:
+        self._held, self._heldSize, self._tail = [], 0, b""
+        raise SSETooLarge("An upstream SSE event is larger than {} bytes.".format(
+            self._limit))
 
     def close(self) -> bytes:
         """
@@ -165,7 +199,7 @@ class PassthroughStream:
             alone pass as they are.
         """
         held = b"".join(self._held)
-        self._held, self._tail = [], b""
+        self._held, self._heldSize, self._tail = [], 0, b""
         if not held.strip(b"\r\n"):
             return held  # line ends only: no event in them
         decoder = self._decoder
@@ -217,7 +251,7 @@ class PassthroughStream:
         """
         if self.finished:
             return []
-        self._held, self._tail = [], b""
+        self._held, self._heldSize, self._tail = [], 0, b""
         events: list[dict] = []
         if self._open is not None and self._error is None:
             events, item = self._open.close()
@@ -241,8 +275,7 @@ class PassthroughStream:
         if "completed_at" in response:
             response["completed_at"] = None
         events.append({"type": "response.failed", "response": response})
-        sequence = self._events if self._lastSequence is None else self._lastSequence + 1
-        for number, event in enumerate(events, sequence):
+        for number, event in enumerate(events, self.nextSequence):
             event["sequence_number"] = number
         self.finished = True
         self.response = response
@@ -284,11 +317,12 @@ class _OpenItem:
         self.id = item.get("id")
         self.parts: dict[str, list[dict]] = {"content": [], "summary": []}
         # The open part: its kind ("content" or "summary"), index, added
-        # part, text so far, and whether its text's .done came.
+        # part, text so far, and whether its text's .done came.  Text in
+        # lists, joined once at close: += on an attribute copies every time.
         self.part: tuple[str, object, dict] | None = None
-        self.text = ""
+        self.text: list[str] = []
         self.textDone = False
-        self.buffer = ""
+        self.buffer: list[str] = []
         self.bufferDone = False
 
     def watch(self, kind: str, data: dict) -> None:
@@ -297,19 +331,19 @@ class _OpenItem:
             if isinstance(part, dict):
                 where = "content" if kind == "response.content_part.added" else "summary"
                 self.part = (where, data.get(where + "_index"), part)
-                self.text, self.textDone = "", False
+                self.text, self.textDone = [], False
         elif kind in ("response.content_part.done", "response.reasoning_summary_part.done"):
             if self.part is not None and isinstance(part, dict):
                 self.parts[self.part[0]].append(part)
             self.part = None
         elif kind in _TEXT_DELTAS:
             if isinstance(data.get("delta"), str):
-                self.text += data["delta"]
+                self.text.append(data["delta"])
         elif kind in _TEXT_DONES:
             self.textDone = True
         elif kind in _BUFFER_DELTAS:
             if isinstance(data.get("delta"), str):
-                self.buffer += data["delta"]
+                self.buffer.append(data["delta"])
         elif kind in _BUFFER_DONES:
             self.bufferDone = True
 
@@ -323,12 +357,13 @@ class _OpenItem:
             where, index, part = self.part
             prefix, field = _PART_TEXT.get(str(part.get("type")), ("", "text"))
             key = where + "_index"
+            text = "".join(self.text)
             if prefix and not self.textDone:
-                done = {"type": prefix + ".done", **at, key: index, field: self.text}
+                done = {"type": prefix + ".done", **at, key: index, field: text}
                 if part.get("type") == "output_text":
                     done["logprobs"] = []
                 events.append(done)
-            part = dict(part, **{field: self.text}) if prefix else part
+            part = dict(part, **{field: text}) if prefix else part
             events.append({"type": "response.content_part.done" if where == "content"
                            else "response.reasoning_summary_part.done",
                            **at, key: index, "part": part})
@@ -345,12 +380,13 @@ class _OpenItem:
                 item["content"] = self.parts["content"]
         elif kind in _BUFFERS:
             field, prefix = _BUFFERS[kind]
+            buffer = "".join(self.buffer)
             if not self.bufferDone:
-                done = {"type": prefix + ".done", **at, field: self.buffer}
+                done = {"type": prefix + ".done", **at, field: buffer}
                 if kind == "function_call":
                     done["name"] = self.item.get("name")
                 events.append(done)
-            item[field] = self.buffer
+            item[field] = buffer
         events.append({"type": "response.output_item.done", "output_index": self.index,
                        "item": item})
         return events, item
@@ -359,7 +395,7 @@ class _OpenItem:
 def _object(event: SSEEvent) -> dict | None:
     try:
         data = json.loads(event.data)
-    except ValueError:
+    except (ValueError, RecursionError):  # too deep to parse is not JSON either
         return None
     return data if isinstance(data, dict) else None
 
@@ -368,17 +404,24 @@ class RelayedBody(PacedBody):
     """
     The upstream's Responses stream, handed to C{forward} as the
     L{PassthroughStream} releases it.  L{done} fires once the terminal
-    event went through, or the body ended.
+    event went through, or the body ended; it fails with L{UpstreamTooLarge}
+    on an event larger than C{maxEventBytes} (when given, it replaces the
+    stream's limit).
     """
 
     def __init__(self, stream: PassthroughStream, forward: Callable[[bytes], None],
-                 clock: Any, idleTimeout: float) -> None:
+                 clock: Any, idleTimeout: float, maxEventBytes: int | None = None) -> None:
         super().__init__(clock, idleTimeout)
         self._stream = stream
         self._forward = forward
+        if maxEventBytes is not None:
+            stream.maxEventBytes = maxEventBytes
 
     def received(self, data: bytes) -> bool:
-        ready = self._stream.feed(data)
+        try:
+            ready = self._stream.feed(data)
+        except SSETooLarge as error:
+            raise UpstreamTooLarge(str(error)) from error  # the upstream's fault
         if ready:
             self._forward(ready)
         return self._stream.finished

@@ -8,9 +8,20 @@ per batch of complete lines, never per byte.
 """
 
 import json
-from typing import NamedTuple
+import re
+from typing import NamedTuple, NoReturn
 
 _BOM = b"\xef\xbb\xbf"
+
+# The most one line, or one event's data, may hold: an upstream that never
+# ends its line must not grow the relay without bound.
+MAX_EVENT_BYTES = 1024 * 1024
+
+
+class SSETooLarge(ValueError):
+    """
+    A line or an event is larger than the decoder accepts.
+    """
 
 
 class SSEEvent(NamedTuple):
@@ -37,20 +48,29 @@ class SSEDecoder:
     Deliberately lax where upstreams are sloppy: a blank line dispatches if
     any C{data} line was seen (even an empty one), and L{close} delivers a
     last event that lacked its trailing blank line.
+
+    Bounded: a line longer than C{maxEventBytes} bytes, or an event whose
+    data is longer than that many characters, raises L{SSETooLarge} (and
+    the decoder lets go of what it held).
     """
 
-    __slots__ = ("_pending", "_skipLF", "_atStart", "_dataLines", "_eventType")
+    __slots__ = ("_pending", "_pendingSize", "_skipLF", "_atStart", "_dataLines",
+                 "_eventSize", "_eventType", "_limit")
 
-    def __init__(self) -> None:
+    def __init__(self, maxEventBytes: int = MAX_EVENT_BYTES) -> None:
+        self._limit = maxEventBytes
         # Bytes of the current incomplete line; never holds a CR or LF.  A
         # list so a long line arriving in tiny feeds is joined once, not
         # re-copied on every feed.
         self._pending: list[bytes] = []
+        self._pendingSize = 0
         # The previous feed ended in CR: an LF opening this one belongs to it.
         self._skipLF = False
         # Until 3 bytes are seen a BOM may still be arriving.
         self._atStart = True
         self._dataLines: list[str] | None = None
+        # The length of the open event's data so far, once joined.
+        self._eventSize = 0
         self._eventType = ""
 
     def feed(self, data: bytes) -> list[SSEEvent]:
@@ -69,20 +89,26 @@ class SSEDecoder:
             head = b"".join(self._pending) + data
             if len(head) < 3 and _BOM.startswith(head):
                 self._pending = [head]
+                self._pendingSize = len(head)
                 return []
             self._atStart = False
             self._pending = []
+            self._pendingSize = 0
             data = head[3:] if head.startswith(_BOM) else head
         hasCR = b"\r" in data
         if not hasCR and b"\n" not in data:
             if data:
                 self._pending.append(data)
+                self._pendingSize += len(data)
+                if self._pendingSize > self._limit:
+                    self._tooLarge("line")
             return []
         pending = self._pending
         if pending:
             pending.append(data)
             buf = b"".join(pending)
             self._pending = []
+            self._pendingSize = 0
         else:
             buf = data
         if hasCR:
@@ -94,9 +120,12 @@ class SSEDecoder:
         end = buf.rfind(b"\n")
         if end + 1 < len(buf):
             self._pending.append(buf[end + 1 :])
+            self._pendingSize = len(buf) - end - 1
+            if self._pendingSize > self._limit:
+                self._tooLarge("line")
         # A line end is ASCII, so it never splits a UTF-8 sequence: decoding
         # all complete lines at once equals decoding them one by one.
-        return self._lines(buf[:end].decode("utf-8", "replace").split("\n"))
+        return self._lines(buf[:end].decode("utf-8", "replace").split("\n"), end)
 
     def close(self) -> list[SSEEvent]:
         """
@@ -111,25 +140,36 @@ class SSEDecoder:
             # At the start this may be a BOM's first bytes: not a BOM then.
             lines.append(b"".join(self._pending).decode("utf-8", "replace"))
         lines.append("")
-        events = self._lines(lines)
-        self.__init__()
+        events = self._lines(lines, self._pendingSize)
+        self.__init__(self._limit)
         return events
 
-    def _lines(self, lines: list[str]) -> list[SSEEvent]:
+    def _tooLarge(self, what: str) -> NoReturn:
+        self._pending, self._pendingSize = [], 0
+        self._dataLines, self._eventSize = None, 0
+        raise SSETooLarge("An upstream SSE {} is larger than {} bytes.".format(
+            what, self._limit))
+
+    def _lines(self, lines: list[str], size: int) -> list[SSEEvent]:
         """
-        Interpret complete lines (without their line ends).
+        Interpret complete lines (without their line ends), at most C{size}
+        characters in all.
         """
         events: list[SSEEvent] = []
-        dataLines = self._dataLines
+        dataLines = opened = self._dataLines
+        known = len(dataLines) if dataLines is not None else 0
         eventType = self._eventType
+        limit = self._limit
+        # Only a batch that could complete an event past the limit measures
+        # each event: reads are far smaller than the limit.
+        check = (self._eventSize if opened is not None else 0) + size > limit
         for line in lines:
             if not line:
                 if dataLines is not None:
-                    events.append(
-                        _newTuple(
-                            SSEEvent, ("\n".join(dataLines), eventType or "message")
-                        )
-                    )
+                    data = "\n".join(dataLines)
+                    if check and len(data) > limit:
+                        self._tooLarge("event")
+                    events.append(_newTuple(SSEEvent, (data, eventType or "message")))
                     dataLines = None
                 eventType = ""
             elif line.startswith("data:"):
@@ -154,6 +194,17 @@ class SSEDecoder:
                     else:
                         dataLines.append(value)
                 # id, retry and unknown fields: ignored.
+        if dataLines is not None:
+            # Data lines without a blank line must not pile up either.  Each
+            # line is measured once: those carried over were already.
+            if dataLines is opened:
+                added = dataLines[known:]
+                size = self._eventSize + len(added) + sum(map(len, added))
+            else:
+                size = len(dataLines) - 1 + sum(map(len, dataLines))
+            if size > limit:
+                self._tooLarge("event")
+            self._eventSize = size
         self._dataLines = dataLines
         self._eventType = eventType
         return events
@@ -161,7 +212,6 @@ class SSEDecoder:
 
 # A prebuilt encoder: json.dumps with keyword arguments builds one per call.
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
-_dumpsASCII = json.JSONEncoder(separators=(",", ":")).encode
 
 
 def encodeEvent(payload: dict) -> bytes:
@@ -172,15 +222,13 @@ def encodeEvent(payload: dict) -> bytes:
 
     @return: C{b"event: <type>\\ndata: <json>\\n\\n"}.
     """
-    body = _dumps(payload)
+    text = f"event: {payload['type']}\ndata: {_dumps(payload)}\n\n"
     try:
-        return f"event: {payload['type']}\ndata: {body}\n\n".encode("utf-8")
+        return text.encode("utf-8")
     except UnicodeEncodeError:
-        # A lone surrogate cannot be UTF-8; \\u escapes keep the JSON valid.
-        body = _dumpsASCII(payload)
-        return f"event: {payload['type']}\ndata: {body}\n\n".encode(
-            "utf-8", "backslashreplace"
-        )
+        # A surrogate cannot be UTF-8, and serde_json (so Codex) refuses a
+        # lone one even as a \\u escape: join pairs, replace the rest.
+        return joinSurrogates(text).encode("utf-8")
 
 
 def encodeComment(text: str) -> bytes:
@@ -190,3 +238,42 @@ def encodeComment(text: str) -> bytes:
     @return: C{b": <text>\\n\\n"}.
     """
     return f": {text}\n\n".encode("utf-8")
+
+
+# Any surrogate: a str holds one only from a \u escape that JSON decoded.
+SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def joinSurrogates(text: str) -> str:
+    """
+    C{text} with the halves of each surrogate pair joined into their
+    character and every lone surrogate replaced by U+FFFD: text that UTF-8,
+    and every JSON parser, can carry.
+    """
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+
+
+def wholeText(text: str) -> str:
+    """
+    L{joinSurrogates}, at the cost of one scan when there is nothing to do.
+    """
+    if text.isascii() or SURROGATE.search(text) is None:
+        return text
+    return joinSurrogates(text)
+
+
+def holdSurrogate(text: str) -> tuple[str, str]:
+    """
+    Split a fragment of streamed text into what can go out now and what
+    must wait: a trailing high surrogate, whose low half may open the next
+    fragment.  What goes out has pairs joined and lone surrogates replaced
+    (L{joinSurrogates}).
+
+    @return: (text to send, the held surrogate or C{""}).
+    """
+    if text.isascii() or SURROGATE.search(text) is None:
+        return text, ""
+    last = text[-1]
+    if "\ud800" <= last <= "\udbff":
+        return joinSurrogates(text[:-1]), last
+    return joinSurrogates(text), ""

@@ -28,7 +28,10 @@ class StreamTranslator:
     Responses events (dicts, numbered) to send, and ends with exactly one
     terminal event.
 
-    @ivar finished: whether the terminal event has been produced.
+    @ivar finished: whether the terminal event has been produced: set only
+        once it exists, so that after a fault on the way to it L{fail} still
+        makes one.
+    @ivar terminal: the terminal event, once produced.
     @ivar response: the latest Response object (the terminal one once
         finished).
     @ivar warnings: oddities worth a log line.
@@ -63,11 +66,17 @@ class StreamTranslator:
         self._lastCall: _PendingCall | None = None
         self._pendingCall: dict | None = None
         self._callIds: set[str] = set()
-        self._details: list[dict] = []
+        self._details = _ReasoningDetails()
         self._reasoningField = "reasoning_content"
         self._usage: dict | None = None
         self._finishReason: str | None = None
+        # Upstream events that were (not) JSON objects.
+        self._chunks = 0
+        self._skipped = 0
+        # Numbered events that go out with the terminal event, once it exists.
+        self._unsent: list[dict] = []
         self.finished = False
+        self.terminal: dict | None = None
         self.warnings: list[str] = []
 
     # Numbering and lifecycle.
@@ -77,6 +86,14 @@ class StreamTranslator:
             event["sequence_number"] = self._sequence
             self._sequence += 1
         return events
+
+    @property
+    def nextSequence(self) -> int:
+        """
+        The sequence number the next event gets: what an event made outside
+        the translator (a last-resort C{response.failed}) goes on from.
+        """
+        return self._sequence
 
     def start(self) -> list[dict]:
         """
@@ -100,11 +117,13 @@ class StreamTranslator:
             return self.finish(doneMarker=True)
         try:
             chunk = json.loads(data)
-        except ValueError:
-            self.warnings.append("skipped an upstream event that is not JSON")
+        except (ValueError, RecursionError):
+            self._skipped += 1
             return []
         if not isinstance(chunk, dict):
+            self._skipped += 1
             return []
+        self._chunks += 1
         if event.event == "error" and "error" not in chunk:
             chunk = {"error": chunk}
         return self.feedChunk(chunk)
@@ -139,8 +158,8 @@ class StreamTranslator:
         finish = choice.get("finish_reason")
         if finish:
             if finish == "error":
-                # fail() numbers its own events.
-                return self._number(events) + self._upstreamError(chunk.get("error") or {})
+                self._hold(events)
+                return self._upstreamError(chunk.get("error") or {})
             else:
                 self._finishReason = finish
                 events.extend(self._closeOpen(self._itemStatus()))
@@ -209,8 +228,8 @@ class StreamTranslator:
         are also kept verbatim to send back.
         """
         details = delta.get("reasoning_details")
-        if details and isinstance(details, list):
-            _mergeDetails(self._details, details)
+        if details and isinstance(details, list) and self._chat.includeEncryptedReasoning:
+            self._details.merge(details)  # only the carrier takes them back
         text = delta.get("reasoning_content")
         if text and isinstance(text, str):
             self._reasoningField = "reasoning_content"
@@ -340,7 +359,9 @@ class StreamTranslator:
             return []
         self._open = None
         if isinstance(item, ReasoningItem):
+            flushed = item.flush()  # its text is final only then
             events, done = item.close(status, self._seal(item.text))
+            events = flushed + events
         else:
             events, done = item.close(status)
         events.append({"type": "response.output_item.done",
@@ -351,7 +372,7 @@ class StreamTranslator:
     def _seal(self, text: str) -> str | None:
         if not self._chat.includeEncryptedReasoning:
             return None
-        details, self._details = self._details, []
+        details = self._details.take()
         return self._carrier.seal({
             "v": 1, "model": self._model, "field": self._reasoningField,
             "text": text, "details": details or None, "origin": self._settings.origin,
@@ -371,23 +392,27 @@ class StreamTranslator:
         """
         if self.finished:
             return []
+        if self._skipped and not self._chunks:
+            # Nothing the upstream sent was a chunk: not an empty answer.
+            return self.fail("server_error", "The upstream sent no Chat Completions chunks: "
+                             "its {} event(s) were not JSON objects.".format(self._skipped))
         if self._finishReason is None and not doneMarker:
             return self.fail("server_error",
                              "The upstream stream ended before the response was complete.")
-        events = self._closeOpen(self._itemStatus())
+        self._hold(self._closeOpen(self._itemStatus()))
         reason = self._finishReason
         if reason == "content_filter" and self._settings.contentFilterAsFailed:
-            return self._number(events) + self.fail(
+            return self.fail(
                 "invalid_prompt",
                 "The upstream provider's content filter stopped the response "
                 "(finish_reason: content_filter).")
         if reason == "length" and not self._settings.lengthAsCompleted:
-            return self._number(events) + self._terminal(
+            return self._terminal(
                 "incomplete", incomplete_details={"reason": "max_output_tokens"})
         if reason == "content_filter":
-            return self._number(events) + self._terminal(
+            return self._terminal(
                 "incomplete", incomplete_details={"reason": "content_filter"})
-        return self._number(events) + self._terminal("completed", completed_at=now())
+        return self._terminal("completed", completed_at=now())
 
     def fail(self, code: str, message: str) -> list[dict]:
         """
@@ -396,8 +421,8 @@ class StreamTranslator:
         """
         if self.finished:
             return []
-        events = self._number(self._closeOpen("incomplete"))
-        return events + self._terminal("failed", error={"code": code, "message": message})
+        self._hold(self._closeOpen("incomplete"))
+        return self._terminal("failed", error={"code": code, "message": message})
 
     def _upstreamError(self, error: dict) -> list[dict]:
         message = error.get("message") or "The upstream reported an error mid-stream."
@@ -411,17 +436,40 @@ class StreamTranslator:
                 message, retryAfterSeconds(message))
         return self.fail(kind, message)
 
+    def _hold(self, events: list[dict]) -> None:
+        """
+        Number C{events}, which go out with the terminal event: kept until
+        it exists, so that a fault in between loses none of them.
+        """
+        self._unsent.extend(self._number(events))
+
     def _terminal(self, status: str, **fields: object) -> list[dict]:
-        self.finished = True
+        """
+        The events held for the terminal event, and it; only now is the
+        translator L{finished}.
+        """
+        usage = None
         if self._usage is not None:
-            usage = mapUsage(self._usage)
-        elif status == "failed":
-            usage = None
-        else:
+            try:
+                usage = mapUsage(self._usage)
+            except Exception:
+                if status != "failed":
+                    raise
+                # Telling of the failure matters more than odd usage.
+        elif status != "failed":
             usage = estimateUsage(self._chat.body, self._output)
-        self.response = dict(self.response, status=status, output=self._output,
-                             usage=usage, **fields)
-        return self._number([{"type": _TERMINAL[status], "response": self.response}])
+        if self._skipped:
+            self.warnings.append(
+                "skipped {} upstream event(s) that are not JSON objects".format(self._skipped))
+        response = dict(self.response, status=status, output=self._output,
+                        usage=usage, **fields)
+        [terminal] = self._number([{"type": _TERMINAL[status], "response": response}])
+        events, self._unsent = self._unsent, []
+        events.append(terminal)
+        self.response = response
+        self.terminal = terminal
+        self.finished = True
+        return events
 
     @property
     def usage(self) -> dict | None:
@@ -444,22 +492,60 @@ class _PendingCall:
         self.buffered: list[str] = []
 
 
-def _mergeDetails(kept: list[dict], fragments: list) -> None:
+_DETAIL_TEXTS = frozenset(("text", "summary", "data"))
+
+
+class _ReasoningDetails:
     """
-    Merge streamed C{reasoning_details} fragments by their C{index}, joining
-    the text fields, so they can go back upstream whole.
+    Streamed C{reasoning_details} fragments, merged by their C{index} and
+    C{type} with the text fields joined, so they can go back upstream whole.
+    Linear: fragments find their detail by key, and text parts are joined
+    once, in L{take}.
     """
-    for fragment in fragments:
-        if not isinstance(fragment, dict):
-            continue
-        index = fragment.get("index")
-        target = next((d for d in kept if index is not None and d.get("index") == index
-                       and d.get("type") == fragment.get("type")), None)
-        if target is None:
-            kept.append(dict(fragment))
-            continue
-        for key, value in fragment.items():
-            if key in ("text", "summary", "data") and isinstance(value, str):
-                target[key] = (target.get(key) or "") + value
-            elif value is not None:
-                target[key] = value
+
+    __slots__ = ("_kept", "_byKey", "_parts")
+
+    def __init__(self) -> None:
+        self._kept: list[dict] = []
+        self._byKey: dict[tuple[Any, Any], dict] = {}
+        # The text parts of a field, by (id of the detail, field name).
+        self._parts: dict[tuple[int, str], tuple[dict, list[str]]] = {}
+
+    def merge(self, fragments: list) -> None:
+        for fragment in fragments:
+            if not isinstance(fragment, dict):
+                continue
+            index = fragment.get("index")
+            key = (index, fragment.get("type"))
+            try:
+                target = self._byKey.get(key) if index is not None else None
+            except TypeError:
+                target, index = None, None  # an unhashable index or type: never merged
+            if target is None:
+                target = dict(fragment)
+                self._kept.append(target)
+                if index is not None:
+                    self._byKey[key] = target
+                continue
+            for name, value in fragment.items():
+                if name in _DETAIL_TEXTS and isinstance(value, str):
+                    where = (id(target), name)
+                    entry = self._parts.get(where)
+                    if entry is None:
+                        current = target.get(name)
+                        entry = self._parts[where] = (
+                            target, [current] if isinstance(current, str) else [])
+                    entry[1].append(value)
+                elif value is not None:
+                    target[name] = value
+                    self._parts.pop((id(target), name), None)
+
+    def take(self) -> list[dict]:
+        """
+        The merged details, their text joined; the merger starts afresh.
+        """
+        for (_, name), (target, parts) in self._parts.items():
+            target[name] = "".join(parts)
+        kept = self._kept
+        self.__init__()
+        return kept

@@ -24,9 +24,10 @@ import treq
 
 from codex_relay import RelayConfig, RelayService, TranslationSettings
 from codex_relay._body import UpstreamIdle
+from codex_relay import _passthrough
 from codex_relay._passthrough import PassthroughStream, RelayedBody, forwardedBody
 from codex_relay._routes import parseRoutingTable
-from codex_relay._sse import encodeEvent
+from codex_relay._sse import MAX_EVENT_BYTES, SSEEvent, SSETooLarge, encodeEvent
 from tests import oracle
 from tests.chunks import finish, text
 from tests.test_loopback import LoopbackTestCase, stallThroughRelay
@@ -809,3 +810,142 @@ class RelayedBodyTests(SynchronousTestCase):
         self.clock.advance(10)
         self.failureResultOf(self.body.done, UpstreamIdle)
         self.assertEqual(self.transport.producerState, "stopped")
+
+
+class CountingText(str):
+    """
+    A delta that counts the concatenations it takes part in.
+    """
+
+    concatenations = 0
+
+    def __add__(self, other: str) -> str:
+        CountingText.concatenations += 1
+        return str.__add__(self, other)
+
+    def __radd__(self, other: str) -> str:
+        CountingText.concatenations += 1
+        return str.__add__(other, self)
+
+
+class PassthroughBoundsTests(SynchronousTestCase):
+    """
+    L{PassthroughStream} holds back at most C{maxEventBytes} of an event,
+    and watches a long stream in linear time.
+    """
+
+    def opened(self, item: dict[str, Any]) -> list[bytes]:
+        return frames([dict(e, sequence_number=i) for i, e in enumerate(
+            upstreamEvents()[:2] + [{"type": "response.output_item.added",
+                                     "output_index": 0, "item": item}])])
+
+    def test_heldEventTooLarge(self) -> None:
+        """
+        An event that never ends raises L{SSETooLarge} once the bytes held
+        for it pass the limit, in small reads or in one; what was held is
+        let go.
+        """
+        stream = PassthroughStream(CLIENT_REQUEST, maxEventBytes=1000)
+        first = frame(upstreamEvents()[0])
+        self.assertEqual(stream.feed(first + b"data: "), first)
+        with self.assertRaises(SSETooLarge):
+            for _ in range(100):
+                stream.feed(b"x" * 100)
+        self.assertEqual(stream.close(), b"")
+        self.assertRaises(SSETooLarge, PassthroughStream(CLIENT_REQUEST, 1000).feed,
+                          first + b"data: " + b"x" * 1000)
+
+    def test_wholeEventTooLarge(self) -> None:
+        """
+        A complete event past the limit raises too, even when one read
+        brings it whole.
+        """
+        stream = PassthroughStream(CLIENT_REQUEST, maxEventBytes=100)
+        self.assertRaises(SSETooLarge, stream.feed, b"data: " + b"x" * 200 + b"\n\n")
+
+    def test_manyEvents(self) -> None:
+        """
+        Only one event counts: a stream much longer than the limit passes.
+        """
+        stream = PassthroughStream(CLIENT_REQUEST, maxEventBytes=16384)
+        raw = b"".join(frames(upstreamEvents(tuple("word " for _ in range(1000)))))
+        self.assertGreater(len(raw), 10 * 16384)
+        out = b"".join(stream.feed(raw[i:i + 1000]) for i in range(0, len(raw), 1000))
+        self.assertEqual(out + stream.close(), raw)
+        self.assertTrue(stream.finished)
+
+    def test_limitDefault(self) -> None:
+        stream = PassthroughStream(CLIENT_REQUEST)
+        self.assertEqual(stream.maxEventBytes, MAX_EVENT_BYTES)
+        stream.maxEventBytes = 10
+        self.assertRaises(SSETooLarge, stream.feed, b"data: " + b"x" * 10)
+
+    def test_nextSequence(self) -> None:
+        stream = PassthroughStream(CLIENT_REQUEST)
+        self.assertEqual(stream.nextSequence, 0)
+        stream.feed(b"".join(frames(upstreamEvents()[:3])))
+        self.assertEqual(stream.nextSequence, 3)
+        [done, failed] = stream.fail("server_error", "cut")
+        self.assertEqual((done["sequence_number"], failed["sequence_number"]), (3, 4))
+
+    def test_deltasJoinedOnce(self) -> None:
+        """
+        The text of the open item's deltas is joined once, when a closing
+        event needs it, not concatenated delta by delta (which copies the
+        text so far every time: quadratic, seconds of reactor time for a
+        long answer).
+        """
+        self.patch(CountingText, "concatenations", 0)
+        parse = _passthrough._object
+
+        def counting(event: SSEEvent) -> dict | None:
+            data = parse(event)
+            if data is not None and isinstance(data.get("delta"), str):
+                data["delta"] = CountingText(data["delta"])
+            return data
+
+        self.patch(_passthrough, "_object", counting)
+        call = {"id": "fc_1", "type": "function_call", "call_id": "call_1",
+                "name": "get_weather", "arguments": "", "status": "in_progress"}
+        for item, delta in [
+                (call, "response.function_call_arguments.delta"),
+                (upstreamEvents()[2]["item"], "response.output_text.delta")]:
+            stream = PassthroughStream(CLIENT_REQUEST)
+            events = self.opened(item)
+            if item is not call:
+                events += [frame(upstreamEvents()[3])]
+            stream.feed(b"".join(events))
+            stream.feed(b"".join(frame({"type": delta, "item_id": item["id"], "output_index": 0,
+                                        "content_index": 0, "delta": "ab", "logprobs": []})
+                                 for _ in range(2000)))
+            closing = stream.fail("server_error", "cut")
+            self.assertEqual(CountingText.concatenations, 0)
+            item = closing[-2]["item"]
+            self.assertEqual(item.get("arguments") or item["content"][0]["text"], "ab" * 2000)
+
+    def test_surrogateHalves(self) -> None:
+        """
+        Deltas forwarded unchanged, each half of a pair (the upstream's own
+        doing): the relay's closing events carry the character whole.
+        """
+        stream = PassthroughStream(CLIENT_REQUEST)
+        stream.feed(b"".join(self.opened(upstreamEvents()[2]["item"])
+                             + [frame(upstreamEvents()[3])]))
+        at = {"item_id": ITEM_ID, "output_index": 0, "content_index": 0, "logprobs": []}
+        halves = frames([{"type": "response.output_text.delta", **at, "delta": "\ud83d"},
+                         {"type": "response.output_text.delta", **at, "delta": "\ude00"}])
+        self.assertIn(b"\\ud83d", halves[0])
+        self.assertEqual(stream.feed(b"".join(halves)), b"".join(halves))
+        encoded = b"".join(encodeEvent(e) for e in stream.fail("server_error", "cut"))
+        self.assertIn('"text":"\U0001F600"'.encode("utf-8"), encoded)
+        self.assertNotIn(b"\\ud8", encoded)
+
+    def test_tooDeep(self) -> None:
+        """
+        An event nested too deep to parse is passed on, and not watched,
+        like any data that is not JSON.
+        """
+        stream = PassthroughStream(CLIENT_REQUEST)
+        deep = b"data: " + b"[" * 100000 + b"]" * 100000 + b"\n\n"
+        self.assertEqual(stream.feed(deep), deep)
+        self.assertEqual(stream.nextSequence, 0)

@@ -3,12 +3,23 @@ Tests for L{codex_relay._sse}.
 """
 
 import json
+import tracemalloc
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
-from codex_relay._sse import SSEDecoder, SSEEvent, encodeComment, encodeEvent
+from codex_relay._sse import (
+    MAX_EVENT_BYTES,
+    SSEDecoder,
+    SSEEvent,
+    SSETooLarge,
+    encodeComment,
+    encodeEvent,
+    holdSurrogate,
+    joinSurrogates,
+    wholeText,
+)
 
 _BOM = b"\xef\xbb\xbf"
 
@@ -450,6 +461,148 @@ class WholeStreamTests(SynchronousTestCase):
         self.assertEqual(decoder.close(), [])
 
 
+class SizeLimitTests(SynchronousTestCase):
+    """
+    A line, or an event's data, longer than the limit raises L{SSETooLarge}
+    instead of growing the decoder without bound.
+    """
+
+    def test_endlessLine(self) -> None:
+        """
+        A 50 MiB C{data:} line with no line end, fed in 64 KiB reads, raises
+        once it passes the default limit, and the decoder never holds much
+        more than the limit meanwhile.
+        """
+        decoder = SSEDecoder()
+        read = 64 * 1024
+        fed = 0
+        tracemalloc.start()
+        try:
+            with self.assertRaises(SSETooLarge) as raised:
+                decoder.feed(b"data: ")
+                for _ in range(50 * 1024 * 1024 // read):
+                    fed += read
+                    decoder.feed(b"x" * read)  # a new object each read, like a socket's
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        self.assertIn("larger than {} bytes".format(MAX_EVENT_BYTES), str(raised.exception))
+        self.assertIsInstance(raised.exception, ValueError)
+        self.assertGreater(fed, MAX_EVENT_BYTES - read)
+        self.assertLessEqual(fed, MAX_EVENT_BYTES + read)
+        self.assertLess(peak, 3 * MAX_EVENT_BYTES)
+
+    def test_lineAtTheLimit(self) -> None:
+        """
+        A line of exactly the limit passes, fed whole or in pieces; one byte
+        more raises.
+        """
+        line = b"data: " + b"x" * 94
+        self.assertEqual(len(line), 100)
+        self.assertEqual(SSEDecoder(100).feed(line + b"\n\n"), [SSEEvent("x" * 94)])
+        decoder = SSEDecoder(100)
+        for i in range(0, 100, 7):
+            self.assertEqual(decoder.feed(line[i:i + 7]), [])
+        self.assertEqual(decoder.feed(b"\n\n"), [SSEEvent("x" * 94)])
+        self.assertRaises(SSETooLarge, SSEDecoder(100).feed, line + b"x")
+        decoder = SSEDecoder(100)
+        decoder.feed(line)
+        self.assertRaises(SSETooLarge, decoder.feed, b"x")
+
+    def test_partialLineAfterLineEnd(self) -> None:
+        """
+        The incomplete line left after the last line end of a read counts.
+        """
+        self.assertRaises(SSETooLarge, SSEDecoder(100).feed, b"data: a\n\n" + b"x" * 101)
+
+    def test_eventOfManyLines(self) -> None:
+        """
+        C{data:} lines that never meet a blank line add up, whether they
+        come in one read or many.
+        """
+        self.assertRaises(SSETooLarge, SSEDecoder(100).feed, b"data: xxxxxxxxx\n" * 11)
+        decoder = SSEDecoder(100)
+        with self.assertRaises(SSETooLarge):
+            for _ in range(11):
+                decoder.feed(b"data: xxxxxxxxx\n")
+
+    def test_eventInOneRead(self) -> None:
+        """
+        A whole event larger than the limit raises even when one read
+        holds it and its blank line.
+        """
+        self.assertRaises(SSETooLarge, SSEDecoder(100).feed,
+                          b"data: " + b"x" * 60 + b"\ndata: " + b"x" * 60 + b"\n\n")
+
+    def test_close(self) -> None:
+        """
+        L{SSEDecoder.close} enforces the limit on the event it completes,
+        and the reset decoder keeps its limit.
+        """
+        decoder = SSEDecoder(100)
+        decoder.feed(b"data: " + b"x" * 60 + b"\n")
+        decoder.feed(b"data: " + b"x" * 60)
+        self.assertRaises(SSETooLarge, decoder.close)
+        decoder = SSEDecoder(100)
+        self.assertEqual(decoder.close(), [])
+        self.assertRaises(SSETooLarge, decoder.feed, b"x" * 101)
+
+    def test_manySmallEvents(self) -> None:
+        """
+        Only one line or event counts: a long stream of small events, or of
+        comments, is fine.
+        """
+        decoder = SSEDecoder(100)
+        events = []
+        for _ in range(1000):
+            events.extend(decoder.feed(b": keep-alive\ndata: xxxxxxxxx\n\n"))
+        self.assertEqual(events, [SSEEvent("xxxxxxxxx")] * 1000)
+
+    def test_dataCountsOnly(self) -> None:
+        """
+        The limit on an event is on its data: its C{event:} and comment
+        lines are bounded by the line limit alone.
+        """
+        decoder = SSEDecoder(100)
+        self.assertEqual(
+            decoder.feed(b"event: " + b"e" * 90 + b"\n: " + b"c" * 95 + b"\ndata: x\n\n"),
+            [SSEEvent("x", "e" * 90)])
+
+
+class SurrogateTests(SynchronousTestCase):
+    """
+    Surrogates: UTF-8 cannot carry them and serde_json refuses lone ones,
+    so pairs are joined and lone halves become U+FFFD.
+    """
+
+    def test_joinSurrogates(self) -> None:
+        self.assertEqual(
+            [ascii(joinSurrogates(s)) for s in
+             ["a\ud83dA", "\ud83d\ude00", "\ude00x", "\ud800\ud83d\ude00", "\U0001F600é"]],
+            [ascii(s) for s in
+             ["a\ufffdA", "\U0001F600", "\ufffdx", "\ufffd\U0001F600", "\U0001F600é"]])
+
+    def test_wholeText(self) -> None:
+        text = "plain é"
+        self.assertIs(wholeText(text), text)
+        self.assertEqual(ascii(wholeText("\ud83d\ude00\ud83d")), ascii("\U0001F600\ufffd"))
+
+    def test_holdSurrogate(self) -> None:
+        """
+        A trailing high surrogate is held back; everything else goes.
+        """
+        self.assertEqual(holdSurrogate("abc"), ("abc", ""))
+        self.assertEqual([ascii(part) for part in holdSurrogate("a\ud83d")],
+                         [ascii("a"), ascii("\ud83d")])
+        self.assertEqual([ascii(part) for part in holdSurrogate("\ud83d")],
+                         [ascii(""), ascii("\ud83d")])
+        self.assertEqual([ascii(part) for part in holdSurrogate("\ude00b\ud800c")],
+                         [ascii("\ufffdb\ufffdc"), ascii("")])
+        # The held half and the next fragment, joined:
+        self.assertEqual([ascii(part) for part in holdSurrogate("\ud83d" + "\ude00!")],
+                         [ascii("\U0001F600!"), ascii("")])
+
+
 class EncodeTests(SynchronousTestCase):
     def test_encodeEvent(self) -> None:
         self.assertEqual(
@@ -481,14 +634,28 @@ class EncodeTests(SynchronousTestCase):
 
     def test_loneSurrogate(self) -> None:
         """
-        A lone surrogate, which UTF-8 cannot carry, is sent as a JSON escape.
+        A lone surrogate, which UTF-8 cannot carry and serde_json (Codex)
+        refuses even as a JSON escape, is sent as U+FFFD.
         """
-        encoded = encodeEvent({"type": "t", "delta": "a\ud800é"})
+        encoded = encodeEvent({"type": "t", "delta": "a\ud800é", "low": "\udc00b"})
         self.assertEqual(
-            encoded, b'event: t\ndata: {"type":"t","delta":"a\\ud800\\u00e9"}\n\n'
+            encoded,
+            b'event: t\ndata: {"type":"t","delta":"a\xef\xbf\xbd\xc3\xa9",'
+            b'"low":"\xef\xbf\xbdb"}\n\n',
         )
         [event] = decodeAll(encoded)
-        self.assertEqual(json.loads(event.data), {"type": "t", "delta": "a\ud800é"})
+        self.assertEqual(json.loads(event.data),
+                         {"type": "t", "delta": "a\ufffdé", "low": "\ufffdb"})
+
+    def test_surrogatePairHalves(self) -> None:
+        """
+        The two halves of a pair, side by side in a string (as joining two
+        fragments makes them), are sent as their one character.
+        """
+        self.assertEqual(
+            encodeEvent({"type": "t", "text": "\ud83d" + "\ude00"}),
+            b'event: t\ndata: {"type":"t","text":"\xf0\x9f\x98\x80"}\n\n',
+        )
 
     def test_roundTrip(self) -> None:
         payloads = [

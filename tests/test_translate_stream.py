@@ -1033,9 +1033,10 @@ class UpstreamShapeTests(TranslatorMixin, SynchronousTestCase):
 
     def test_nonJSONEventSkipped(self) -> None:
         """
-        An upstream event whose data is not JSON is skipped with a warning.
+        An upstream event whose data is not a JSON object, among good
+        chunks, is skipped with one warning for all of them.
         """
-        body = b"data: {oops\n\n" + C.sse(C.text("a"), C.finish("stop"))
+        body = b"data: {oops\n\ndata: 42\n\n" + C.sse(C.text("a"), C.finish("stop"))
         translator = self.translator()
         decoder = SSEDecoder()
         events = translator.start()
@@ -1043,7 +1044,8 @@ class UpstreamShapeTests(TranslatorMixin, SynchronousTestCase):
             events += translator.feedEvent(event)
         self._record(events)
         self.assertEqual(types(events), START + messageTypes(1) + [COMPLETED])
-        self.assertEqual(translator.warnings, ["skipped an upstream event that is not JSON"])
+        self.assertEqual(translator.warnings,
+                         ["skipped 2 upstream event(s) that are not JSON objects"])
         self.oracle(events)
 
     def test_sseMatchesChunks(self) -> None:
@@ -1354,6 +1356,17 @@ class UsageTests(TranslatorMixin, SynchronousTestCase):
         self.oracle(events)
         return terminal(events)["usage"]
 
+    def test_oddDetails(self) -> None:
+        """
+        Details that are not objects count as absent, rather than breaking
+        the terminal event.
+        """
+        usage = C.usage(100, 20)
+        usage["prompt_tokens_details"] = "none"
+        usage["completion_tokens_details"] = [1]
+        self.assertEqual(self.usageOf(usage)["input_tokens_details"],
+                         {"cached_tokens": 0, "cache_write_tokens": 0})
+
     def test_cachedTokens(self) -> None:
         """
         C{prompt_tokens_details.cached_tokens} and C{cache_write_tokens}.
@@ -1582,3 +1595,433 @@ class NonStreamingTests(TranslatorMixin, SynchronousTestCase):
                          {"reason": "max_output_tokens"})
         self.assertEqual(translator.response["output"][0]["status"], "incomplete")
         self.oracle(events)
+
+
+def assertCarriable(testCase: SynchronousTestCase, events: list[dict]) -> None:
+    """
+    No surrogate anywhere in C{events}: every string is one UTF-8 (and
+    serde_json) can carry as it is.
+    """
+    try:
+        json.dumps(events, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as e:
+        testCase.fail("a surrogate in the events: {}".format(e))
+
+
+class SurrogateTests(TranslatorMixin, SynchronousTestCase):
+    """
+    A surrogate pair split across two upstream events (an emoji escaped as
+    C{\\ud83d\\ude00}, cut between its halves) is joined; a lone surrogate
+    never goes out: it becomes U+FFFD.  serde_json (Codex) and pydantic
+    refuse lone surrogates.
+    """
+
+    def translateSSE(self, *chunks: dict, **kwargs) -> list[dict]:
+        # C.sse escapes non-ASCII as json.dumps does: \ud83d on the wire.
+        body = C.sse(*chunks)
+        self.assertIn(b"\\ud83d", body)
+        events = self.translateBody(body, **kwargs)
+        assertCarriable(self, events)
+        return events
+
+    def test_contentPairSplit(self) -> None:
+        events = self.translateSSE(C.text("a\ud83d"), C.text("\ude00b"), C.finish("stop"))
+        self.assertEqual(deltas(events, "response.output_text.delta"), ["a", "\U0001F600b"])
+        self.assertEqual(outputItems(events)[0]["content"][0]["text"], "a\U0001F600b")
+        self.oracle(events)
+
+    def test_contentOnlyHalves(self) -> None:
+        """
+        Fragments that are each one half: the high one sends nothing, the
+        low one the whole character.
+        """
+        events = self.translateSSE(C.text("\ud83d"), C.text("\ude00"), C.finish("stop"))
+        self.assertEqual(types(events), START + messageTypes(1) + [COMPLETED])
+        self.assertEqual(deltas(events, "response.output_text.delta"), ["\U0001F600"])
+        self.oracle(events)
+
+    def test_highNeverFollowed(self) -> None:
+        """
+        A high surrogate that ends the text becomes U+FFFD when its part
+        closes, as a last delta, so deltas still add up to the text.
+        """
+        events = self.translateSSE(C.text("a\ud83d"), C.finish("stop"))
+        self.assertEqual(deltas(events, "response.output_text.delta"), ["a", "\ufffd"])
+        self.assertEqual(outputItems(events)[0]["content"][0]["text"], "a\ufffd")
+        self.oracle(events)
+
+    def test_highThenOther(self) -> None:
+        """
+        A high surrogate followed by anything but its low half, and a stray
+        low one, are each U+FFFD.
+        """
+        events = self.translateSSE(C.text("\ud83d"), C.text("x\ude00y"), C.text("\ud800\ud800"),
+                                   C.text("z"), C.finish("stop"))
+        self.assertEqual("".join(deltas(events, "response.output_text.delta")),
+                         "\ufffdx\ufffdy\ufffd\ufffdz")
+        self.oracle(events)
+
+    def test_partChange(self) -> None:
+        """
+        The halves of a pair in two different parts are two lone halves.
+        """
+        events = self.translateSSE(C.text("a\ud83d"), C.chunk({"refusal": "\ude00"}),
+                                   C.finish("stop"))
+        self.assertEqual(deltas(events, "response.output_text.delta"), ["a", "\ufffd"])
+        self.assertEqual(deltas(events, "response.refusal.delta"), ["\ufffd"])
+        self.oracle(events)
+
+    def test_refusal(self) -> None:
+        events = self.translateSSE(C.chunk({"refusal": "no \ud83d"}),
+                                   C.chunk({"refusal": "\ude00"}), C.finish("stop"))
+        self.assertEqual(deltas(events, "response.refusal.delta"), ["no ", "\U0001F600"])
+        self.assertEqual(outputItems(events)[0]["content"][0]["refusal"], "no \U0001F600")
+        self.oracle(events)
+
+    def test_reasoningSummary(self) -> None:
+        """
+        Reasoning shown as a summary, and the text sealed in
+        C{encrypted_content}: joined, and a last lone half replaced.
+        """
+        events = self.translateSSE(C.reasoning("r\ud83d"), C.reasoning("\ude00\ud83d"),
+                                   C.text("ok"), C.finish("stop"))
+        self.assertEqual(deltas(events, "response.reasoning_summary_text.delta"),
+                         ["r", "\U0001F600", "\ufffd"])
+        item = outputItems(events)[0]
+        self.assertEqual(item["summary"][0]["text"], "r\U0001F600\ufffd")
+        self.assertEqual(reasoningPayload(item)["text"], "r\U0001F600\ufffd")
+        self.oracle(events)
+
+    def test_reasoningRaw(self) -> None:
+        events = self.translateSSE(
+            C.reasoning("\ud83d"), C.reasoning("\ude00"), C.finish("stop"),
+            settings=TranslationSettings(secret=SECRET, reasoningPresentation=REASONING_RAW))
+        self.assertEqual(deltas(events, "response.reasoning_text.delta"), ["\U0001F600"])
+        self.assertEqual(outputItems(events)[0]["content"][0]["text"], "\U0001F600")
+        self.oracle(events)
+
+    def test_functionArguments(self) -> None:
+        """
+        Arguments whose upstream JSON escaped an emoji and cut it in two:
+        the arguments carry the character.
+        """
+        events = self.translateSSE(
+            C.toolCall(0, "call_1", "get_weather", '{"city":"\ud83d'),
+            C.toolCall(0, arguments='\ude00"}'), C.finish("tool_calls"))
+        self.assertEqual(deltas(events, "response.function_call_arguments.delta"),
+                         ['{"city":"', '\U0001F600"}'])
+        self.assertEqual(outputItems(events)[0]["arguments"], '{"city":"\U0001F600"}')
+        self.oracle(events)
+
+    def test_functionArgumentsLoneAtEnd(self) -> None:
+        events = self.translateSSE(
+            C.toolCall(0, "call_1", "get_weather", '{"city":"x"}\ud83d'), C.finish("tool_calls"))
+        self.assertEqual(deltas(events, "response.function_call_arguments.delta"),
+                         ['{"city":"x"}', "\ufffd"])
+        self.assertEqual(outputItems(events)[0]["arguments"], '{"city":"x"}\ufffd')
+        self.oracle(events)
+
+    def test_customInputOuterEscapes(self) -> None:
+        """
+        A custom tool's input, its emoji cut by the upstream's own escaping.
+        """
+        events = self.translateSSE(
+            C.toolCall(0, "call_p", "apply_patch", '{"input": "a\ud83d'),
+            C.toolCall(0, arguments='\ude00"}'), C.finish("tool_calls"))
+        self.assertEqual(deltas(events, "response.custom_tool_call_input.delta"),
+                         ["a", "\U0001F600"])
+        self.assertEqual(outputItems(events)[0]["input"], "a\U0001F600")
+        self.oracle(events)
+
+    def test_customInputInnerLone(self) -> None:
+        """
+        Lone surrogates escaped inside the custom tool's JSON arguments
+        (C{\\\\ud83d} as text): U+FFFD in the deltas and in the done input
+        alike.
+        """
+        for arguments, expected in [
+                ('{"input": "a\\ud83d"}', "a\ufffd"),
+                ('{"input": "a\\ud83db"}', "a\ufffdb"),
+                ('{"input": "\\ude00\\ud83d\\ude00"}', "\ufffd\U0001F600"),
+                ('{"input": "a\\ud83d\\u0041"}', "a\ufffdA")]:
+            for size in (1, 3, 7, 100):
+                events = self.translate(
+                    [C.toolCall(0, "call_p", "apply_patch", "")]
+                    + [C.toolCall(0, arguments=arguments[i:i + size])
+                       for i in range(0, len(arguments), size)]
+                    + [C.finish("tool_calls")])
+                assertCarriable(self, events)
+                self.assertEqual(
+                    [ascii("".join(deltas(events, "response.custom_tool_call_input.delta"))),
+                     ascii(outputItems(events)[0]["input"])],
+                    [ascii(expected)] * 2, (arguments, size))
+                self.oracle(events)
+
+    def test_wholeCompletion(self) -> None:
+        """
+        A non-streamed completion with lone surrogates: its output is
+        carriable too.
+        """
+        translator = self.translator(request=streamRequest(stream=False))
+        events = translator.start()
+        events += translator.feedChunk(C.completion(
+            {"role": "assistant", "reasoning_content": "\ude00", "content": "a\ud83d"}))
+        events += translator.finish(doneMarker=True)
+        self._record(events)
+        assertCarriable(self, [translator.response])
+        self.assertEqual(translator.response["output"][1]["content"][0]["text"], "a\ufffd")
+        self.oracle(events)
+
+
+class TerminalTests(TranslatorMixin, SynchronousTestCase):
+    """
+    The translator is L{StreamTranslator.finished} only once its terminal
+    event exists: a fault on the way leaves L{StreamTranslator.fail} able
+    to end the stream, with nothing made before the fault lost.
+    """
+
+    # Usage whose details are not an object: mapping it raises.
+    ODD_USAGE = {"prompt_tokens": 3, "completion_tokens": 2, "prompt_tokens_details": "n/a"}
+
+    def test_terminalExposed(self) -> None:
+        translator = self.translator()
+        events = translator.start()
+        self.assertEqual((translator.terminal, translator.nextSequence), (None, 2))
+        events += translator.feedChunk(C.text("a"))
+        events += translator.finish(doneMarker=True)
+        self._record(events)
+        self.assertIs(translator.terminal, events[-1])
+        self.assertEqual(translator.nextSequence, len(events))
+        self.assertEqual(translator.fail("server_error", "late"), [])
+        self.oracle(events)
+
+    def test_faultBeforeTerminal(self) -> None:
+        """
+        A fault while the terminal event is made (here: usage the mapping
+        cannot read) leaves the translator unfinished; L{fail} then sends
+        the item events made before the fault and C{response.failed}, with
+        no gap in the sequence numbers.
+        """
+        def broken(usage: dict) -> dict:
+            raise AttributeError("a bug in the usage mapping")
+
+        self.patch(_translate_stream, "mapUsage", broken)
+        translator = self.translator()
+        events = translator.start()
+        events += translator.feedChunk(C.text("a"))
+        events += translator.feedChunk(C.chunk(choices=False, usage=self.ODD_USAGE))
+        self.assertRaises(AttributeError, translator.finish, doneMarker=True)
+        self.assertFalse(translator.finished)
+        self.assertIsNone(translator.terminal)
+        events += translator.fail("server_error", "The relay failed.")
+        self._record(events)
+        self.assertEqual(types(events), START + messageTypes(1) + [FAILED])
+        self.assertEqual([event["sequence_number"] for event in events],
+                         list(range(len(events))))
+        response = self.assertTerminal(events, FAILED, "failed")
+        self.assertIsNone(response["usage"])
+        self.assertEqual(response["output"][0]["content"][0]["text"], "a")
+        self.assertTrue(translator.finished)
+        self.oracle(events)
+
+    def test_failWithOddUsage(self) -> None:
+        """
+        Usage the mapping cannot read does not stop a failure from being
+        told.
+        """
+        events = self.translate([C.text("a"), C.chunk(choices=False, usage=self.ODD_USAGE),
+                                 {"error": {"message": "boom"}}])
+        response = self.assertTerminal(events, FAILED, "failed")
+        self.assertEqual(response["usage"]["input_tokens_details"]["cached_tokens"], 0)
+        self.oracle(events)
+
+
+class UnparsableStreamTests(TranslatorMixin, SynchronousTestCase):
+    """
+    An upstream whose events are none of them Chat chunks has not given an
+    empty answer: it fails (C{server_error}, the code Codex retries and the
+    SDK models).
+    """
+
+    def assertUnparsable(self, body: bytes, count: int) -> None:
+        events = self.translateBody(body)
+        self.assertEqual(types(events), START + [FAILED])
+        error = self.assertTerminal(events, FAILED, "failed")["error"]
+        self.assertEqual(error["code"], "server_error")
+        self.assertIn("{} event(s) were not JSON objects".format(count), error["message"])
+        self.oracle(events)
+
+    def test_onlyNonJSON(self) -> None:
+        self.assertUnparsable(b"data: <html>\n\ndata: oops\n\ndata: [DONE]\n\n", 2)
+
+    def test_onlyNonObjects(self) -> None:
+        self.assertUnparsable(b'data: 42\n\ndata: "text"\n\ndata: [1]\n\ndata: [DONE]\n\n', 3)
+
+    def test_onlyNonJSONThenEOF(self) -> None:
+        self.assertUnparsable(b"data: oops\n\n", 1)
+
+    def test_tooDeep(self) -> None:
+        """
+        Nesting too deep for the JSON parser is not JSON either, not a
+        relay crash.
+        """
+        self.assertUnparsable(b"data: " + b"[" * 100000 + b"]" * 100000
+                              + b"\n\ndata: [DONE]\n\n", 1)
+
+    def test_emptyStream(self) -> None:
+        """
+        A stream of nothing but C{[DONE]} stays an empty completed answer:
+        nothing was unparsable.
+        """
+        events = self.translateBody(b"data: [DONE]\n\n")
+        self.assertEqual(types(events), START + [COMPLETED])
+        self.oracle(events)
+
+
+def referenceMerge(kept: list[dict], fragments: list) -> None:
+    """
+    The merging of C{reasoning_details} as it was (quadratic): the
+    reference for what L{_translate_stream._ReasoningDetails} computes.
+    """
+    for fragment in fragments:
+        if not isinstance(fragment, dict):
+            continue
+        index = fragment.get("index")
+        target = next((d for d in kept if index is not None and d.get("index") == index
+                       and d.get("type") == fragment.get("type")), None)
+        if target is None:
+            kept.append(dict(fragment))
+            continue
+        for key, value in fragment.items():
+            if key in ("text", "summary", "data") and isinstance(value, str):
+                target[key] = (target.get(key) or "") + value
+            elif value is not None:
+                target[key] = value
+
+
+class CountingIndex(int):
+    """
+    An C{index} that counts how often it is compared.
+    """
+
+    comparisons = 0
+
+    def __eq__(self, other: object) -> bool:
+        CountingIndex.comparisons += 1
+        return int(self) == other
+
+    __hash__ = int.__hash__
+
+
+class CountingText(str):
+    """
+    A text fragment that counts the concatenations it takes part in.
+    """
+
+    concatenations = 0
+
+    def __add__(self, other: str) -> str:
+        CountingText.concatenations += 1
+        return str.__add__(self, other)
+
+    def __radd__(self, other: str) -> str:
+        CountingText.concatenations += 1
+        return str.__add__(other, self)
+
+
+class ReasoningDetailsTests(SynchronousTestCase):
+    """
+    L{_translate_stream._ReasoningDetails} merges streamed
+    C{reasoning_details} as the reference merge does, in linear time.
+    """
+
+    def merged(self, batches: list[list]) -> list[dict]:
+        details = _translate_stream._ReasoningDetails()
+        for batch in batches:
+            details.merge(batch)
+        return details.take()
+
+    def test_likeTheReference(self) -> None:
+        batches = [
+            [{"type": "reasoning.text", "text": "a", "index": 0}],
+            [{"type": "reasoning.text", "text": "b", "index": 0, "format": "f"},
+             {"type": "reasoning.summary", "summary": "s", "index": 0}],
+            [{"type": "reasoning.text", "signature": "sig", "index": 0, "text": None}],
+            [{"type": "reasoning.encrypted", "data": "x", "index": 1}, "junk"],
+            [{"type": "reasoning.encrypted", "data": "y", "index": 1}],
+            [{"type": "reasoning.text", "text": "no index"}, {"text": "nor type", "index": 2}],
+            [{"type": "reasoning.text", "text": "again"}, {"text": " and", "index": 2}],
+            [{"type": "reasoning.summary", "summary": 5, "index": 0}],
+        ]
+        reference: list[dict] = []
+        for batch in batches:
+            referenceMerge(reference, batch)
+        self.assertEqual(self.merged(batches), reference)
+
+    def test_textAfterOther(self) -> None:
+        """
+        Text after a value that is not text replaces it (where the old
+        merge raised C{TypeError}).
+        """
+        self.assertEqual(self.merged([[{"type": "t", "summary": "a", "index": 0}],
+                                      [{"type": "t", "summary": 5, "index": 0}],
+                                      [{"type": "t", "summary": "b", "index": 0}],
+                                      [{"type": "t", "summary": "c", "index": 0}]]),
+                         [{"type": "t", "summary": "bc", "index": 0}])
+
+    def test_takeStartsAfresh(self) -> None:
+        details = _translate_stream._ReasoningDetails()
+        details.merge([{"type": "t", "text": "a", "index": 0}])
+        details.merge([{"type": "t", "text": "b", "index": 0}])
+        self.assertEqual(details.take(), [{"type": "t", "text": "ab", "index": 0}])
+        details.merge([{"type": "t", "text": "c", "index": 0}])
+        self.assertEqual(details.take(), [{"type": "t", "text": "c", "index": 0}])
+        self.assertEqual(details.take(), [])
+
+    def test_unhashableKey(self) -> None:
+        """
+        An index or type no dict can key on is kept, unmerged.
+        """
+        self.assertEqual(self.merged([[{"type": ["x"], "text": "a", "index": 0}],
+                                      [{"type": ["x"], "text": "b", "index": 0}]]),
+                         [{"type": ["x"], "text": "a", "index": 0},
+                          {"type": ["x"], "text": "b", "index": 0}])
+
+    def test_lookupByKey(self) -> None:
+        """
+        A fragment finds its detail by key: merging N fragments over N/2
+        details compares indexes about N times, not N²/4.
+        """
+        self.patch(CountingIndex, "comparisons", 0)
+        fragments = 2000
+        self.merged([[{"type": "reasoning.encrypted", "data": "x",
+                       "index": CountingIndex(i % (fragments // 2))}]
+                     for i in range(fragments)])
+        self.assertLess(CountingIndex.comparisons, 2 * fragments)
+
+    def test_textJoinedOnce(self) -> None:
+        """
+        Text fragments are joined once, not concatenated one by one (which
+        copies the text so far every time).
+        """
+        self.patch(CountingText, "concatenations", 0)
+        merged = self.merged([[{"type": "reasoning.text", "text": CountingText("ab"),
+                                "index": 0}] for _ in range(1000)])
+        self.assertEqual(merged, [{"type": "reasoning.text", "text": "ab" * 1000, "index": 0}])
+        self.assertEqual(CountingText.concatenations, 0)
+
+    def test_throughTheTranslator(self) -> None:
+        """
+        Sealed in C{encrypted_content}, many fragments come back whole.
+        """
+        request = streamRequest()
+        chat = translateRequest(request, SETTINGS)
+        translator = StreamTranslator(request, chat, SETTINGS)
+        translator.start()
+        for _ in range(5000):
+            translator.feedChunk(C.chunk({"reasoning_details": [
+                {"type": "reasoning.text", "text": "ab", "index": 0}]}))
+        translator.finish(doneMarker=True)
+        payload = reasoningPayload(translator.response["output"][0])
+        self.assertEqual(payload["details"],
+                         [{"type": "reasoning.text", "text": "ab" * 5000, "index": 0}])
