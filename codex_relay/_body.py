@@ -17,7 +17,8 @@ from twisted.python.failure import Failure
 from twisted.web.client import ResponseDone
 from twisted.web.http import PotentialDataLoss
 
-from ._sse import SSEDecoder
+from ._errors import UpstreamTooLarge
+from ._sse import MAX_EVENT_BYTES, SSEDecoder, SSEEvent, SSETooLarge
 from ._translate_stream import StreamTranslator
 
 
@@ -25,6 +26,13 @@ class UpstreamIdle(Exception):
     """
     The upstream sent nothing for longer than the idle timeout.
     """
+
+
+
+
+# The most a whole upstream answer read into memory may be: an error body,
+# a non-streamed completion, a model list.
+MAX_WHOLE_BODY = 16 * 1024 * 1024
 
 
 @implementer(IPushProducer)
@@ -105,18 +113,31 @@ class PacedBody(Protocol):
             # The rest of a read still arrives after a pause: it must not
             # restart the idle clock while the client holds the stream.
             self._startIdleClock()
-        if self.received(data):
+        try:
+            complete = self.received(data)
+        except Exception:
+            # As treq's _BodyCollector does: a body we cannot handle ends
+            # the response with the reason, and stops the upstream.
+            self._end()
+            self.done.errback(Failure())
+            self.transport.stopProducing()  # type: ignore[union-attr]
+            return
+        if complete:
             self._complete()
 
     def connectionLost(self, reason: Failure = Failure(ResponseDone())) -> None:
         self._end()
         if self.done.called:
             return  # finished early or cancelled: nothing more to report
-        if reason.check(ResponseDone, PotentialDataLoss):
-            self.ended()
-            self.done.callback(None)
-        else:
+        if not reason.check(ResponseDone, PotentialDataLoss):
             self.done.errback(reason)
+            return
+        try:
+            self.ended()
+        except Exception:
+            self.done.errback(Failure())
+        else:
+            self.done.callback(None)
 
     def _complete(self) -> None:
         if self._paused:
@@ -162,6 +183,12 @@ class TranslatingBody(PacedBody):
     Receives an upstream Chat SSE body, feeds it through the decoder and the
     translator, and hands each batch of events to C{emit}.  L{done} fires
     once the translator has produced its terminal event, or the body ended.
+
+    L{done} fails with L{UpstreamTooLarge} when a line or event of the body
+    is larger than C{maxEventBytes}: the upstream's fault.  Any other
+    exception, from the translator or from C{emit}, is the relay's own bug
+    and fails L{done} as it is; events translated before it are emitted
+    first, so the client's stream stays in step with the translator's.
     """
 
     def __init__(
@@ -170,24 +197,73 @@ class TranslatingBody(PacedBody):
         emit: Callable[[list[dict]], None],
         clock: Any,
         idleTimeout: float,
+        maxEventBytes: int = MAX_EVENT_BYTES,
     ) -> None:
         super().__init__(clock, idleTimeout)
-        self._decoder = SSEDecoder()
+        self._decoder = SSEDecoder(maxEventBytes)
         self._translator = translator
         self._emit = emit
 
     def received(self, data: bytes) -> bool:
-        translator = self._translator
-        events: list[dict] = []
-        for event in self._decoder.feed(data):
-            events.extend(translator.feedEvent(event))
-        if events:
-            self._emit(events)
-        return translator.finished
+        try:
+            decoded = self._decoder.feed(data)
+        except SSETooLarge as error:
+            raise UpstreamTooLarge(str(error)) from error
+        self._translate(decoded)
+        return self._translator.finished
 
     def ended(self) -> None:
-        events = []
-        for event in self._decoder.close():
-            events.extend(self._translator.feedEvent(event))
+        try:
+            decoded = self._decoder.close()
+        except SSETooLarge as error:
+            raise UpstreamTooLarge(str(error)) from error
+        self._translate(decoded)
+
+    def _translate(self, decoded: list[SSEEvent]) -> None:
+        translator = self._translator
+        events: list[dict] = []
+        try:
+            for event in decoded:
+                events.extend(translator.feedEvent(event))
+        except BaseException:
+            if events:
+                self._emit(events)
+            raise
         if events:
             self._emit(events)
+
+
+class CollectedBody(PacedBody):
+    """
+    A whole upstream body read into memory, up to C{limit} bytes; past it,
+    L{done} fails with L{UpstreamTooLarge} and the upstream is stopped.
+    """
+
+    def __init__(self, clock: Any, idleTimeout: float, limit: int) -> None:
+        super().__init__(clock, idleTimeout)
+        self._limit = limit
+        self._size = 0
+        self._parts: list[bytes] = []
+
+    def received(self, data: bytes) -> bool:
+        self._size += len(data)
+        if self._size > self._limit:
+            raise UpstreamTooLarge(
+                "The upstream answer is larger than {} bytes.".format(self._limit))
+        self._parts.append(data)
+        return False
+
+    @property
+    def content(self) -> bytes:
+        return b"".join(self._parts)
+
+
+def readBody(response: Any, clock: Any, idleTimeout: float,
+             limit: int = MAX_WHOLE_BODY) -> "Deferred[bytes]":
+    """
+    The whole body of C{response}, bounded by C{limit} bytes and by the idle
+    timeout; cancelling the result stops the upstream transport.
+    """
+    body = CollectedBody(clock, idleTimeout, limit)
+    response.deliverBody(body)
+    return body.done.addCallback(lambda _: body.content)

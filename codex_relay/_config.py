@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from ._errors import DEFAULT_RETRY_AFTER
 from ._routes import RoutingTable, singleUpstream
 from ._settings import TranslationSettings
+from ._sse import MAX_EVENT_BYTES
 
 DEFAULT_UPSTREAM = "https://openrouter.ai/api/v1"
 DEFAULT_PORT = 4444
@@ -28,6 +29,8 @@ class RelayConfig:
     @ivar idleTimeout: seconds the upstream body may stay silent.
     @ivar totalTimeout: seconds one response may take in all.
     @ivar maxBodyBytes: the largest client request body accepted.
+    @ivar maxEventBytes: the largest line or event of an upstream stream
+        accepted; past it the response fails.
     @ivar retryAfter: the C{Retry-After} given on a 429 when the upstream
         names no delay.
     @ivar profile: the provider profile of C{upstream}; detected from its
@@ -44,6 +47,7 @@ class RelayConfig:
     idleTimeout: float = 300.0
     totalTimeout: float = 3600.0
     maxBodyBytes: int = DEFAULT_MAX_BODY
+    maxEventBytes: int = MAX_EVENT_BYTES
     retryAfter: int = DEFAULT_RETRY_AFTER
     translation: TranslationSettings = field(
         default_factory=lambda: TranslationSettings(secret=os.urandom(32))

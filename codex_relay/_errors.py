@@ -8,10 +8,15 @@ import re
 from dataclasses import dataclass, field
 
 DEFAULT_RETRY_AFTER = 2
+# The longest delay the relay passes on: an upstream asking for more is
+# more likely wrong than right, and Codex would sit idle for it.
+MAX_RETRY_AFTER = 600
+_ASCII_SECONDS = re.compile(r"[0-9]{1,9}")
 
 _TRY_AGAIN = re.compile(
-    r"(?:try again|retry)\s+(?:in|after)\s+(\d+(?:\.\d+)?)\s*(ms|milliseconds?|s|sec|seconds?)?",
-    re.IGNORECASE,
+    r"(?:try again|retry)\s+(?:in|after)\s+(\d{1,9}(?:\.\d{1,9})?)\s*"
+    r"(ms|milliseconds?|s|sec|seconds?)?",
+    re.IGNORECASE | re.ASCII,
 )
 _CONTEXT_OVERFLOW = re.compile(
     r"context[ _]length|context[ _]window|maximum context|too many tokens|"
@@ -55,6 +60,13 @@ class RelayError(Exception):
         return json.dumps(self.envelope()).encode("utf-8")
 
 
+class UpstreamTooLarge(Exception):
+    """
+    An upstream body, or one line or event of it, is larger than the relay
+    accepts: an upstream fault, never the relay's.
+    """
+
+
 def invalidRequest(
     message: str, param: str | None = None, code: str | None = None
 ) -> RelayError:
@@ -72,7 +84,20 @@ def retryAfterSeconds(message: str, default: int = DEFAULT_RETRY_AFTER) -> int:
     amount = float(match.group(1))
     if (match.group(2) or "s").lower().startswith("m"):
         amount /= 1000
-    return max(1, int(-(-amount // 1)))
+    return min(MAX_RETRY_AFTER, max(1, int(-(-amount // 1))))
+
+
+def retryAfterHeader(value: str | None, message: str,
+                     default: int = DEFAULT_RETRY_AFTER) -> str:
+    """
+    The C{Retry-After} to answer with: the upstream's own when it is ASCII
+    decimal seconds (clamped to L{MAX_RETRY_AFTER}), else what C{message}
+    says, else C{default}.
+    """
+    delay = (value or "").strip()
+    if _ASCII_SECONDS.fullmatch(delay):
+        return str(min(MAX_RETRY_AFTER, int(delay)))
+    return str(retryAfterSeconds(message, default))
 
 
 def upstreamMessage(body: bytes) -> tuple[str, str | None, str | None]:
@@ -143,12 +168,9 @@ def mapUpstreamError(
             headers={"Retry-After": str(defaultRetryAfter)},
         )
     if status == 429:
-        delay = (retryAfter or "").strip()
-        if not delay.isdigit():
-            delay = str(retryAfterSeconds(message, defaultRetryAfter))
         return RelayError(
             429, message, "rate_limit_error", "rate_limit_exceeded",
-            headers={"Retry-After": delay},
+            headers={"Retry-After": retryAfterHeader(retryAfter, message, defaultRetryAfter)},
         )
     if status == 404:
         return RelayError(404, message, "invalid_request_error",
