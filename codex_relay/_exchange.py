@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from twisted.internet.defer import CancelledError, Deferred
-from twisted.internet.error import ConnectError, DNSLookupError
+from twisted.internet.error import ConnectError, ConnectingCancelledError, DNSLookupError
 from twisted.internet.error import TimeoutError as ConnectTimeout
 from twisted.logger import Logger
 from twisted.web.server import Request
@@ -21,20 +21,26 @@ from twisted.web.client import (
     ResponseNeverReceived,
 )
 
-import treq
 
 from ._adapt import adaptRequest, contentFilter, healedCalls
-from ._body import PacedBody, TranslatingBody, UpstreamIdle
+from ._body import PacedBody, TranslatingBody, UpstreamIdle, readBody
 from ._config import RelayConfig
-from ._errors import RelayError, mapUpstreamError, upstreamJSONObject
+from ._errors import (
+    RelayError,
+    UpstreamTooLarge,
+    invalidRequest,
+    mapUpstreamError,
+    upstreamJSONObject,
+)
 from ._passthrough import PassthroughStream, RelayedBody, forwardedBody
-from ._rejections import rejectedParameter, withoutParameter
-from ._request import ChatRequest, translateRequest
+from ._rejections import RejectionMemory, rejectedParameter, withoutParameter
+from ._request import MAX_NESTING, ChatRequest, checkNesting, translateRequest
+from ._response import failedResponse, newId, now
 from ._routes import RESPONSES, Route, RoutingTable
 from ._sse import encodeEvent
 from ._translate_stream import StreamTranslator
 from ._upstream import UpstreamClient
-from ._web import writeError
+from ._web import Watch, writeError
 
 log = Logger()
 
@@ -46,14 +52,17 @@ class RelayContext:
 
     @ivar table: where each model goes.
     @ivar learned: parameters each upstream and model rejected, left out
-        from then on.
+        for a while.
     """
 
     config: RelayConfig
     client: UpstreamClient
     reactor: Any
     table: RoutingTable
-    learned: dict[tuple[str, str], set[str]] = field(default_factory=dict)
+    learned: RejectionMemory = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.learned = RejectionMemory(lambda: self.reactor.seconds())
 
 
 def readJSONBody(request: Request, limit: int) -> Any:
@@ -73,10 +82,16 @@ def readJSONBody(request: Request, limit: int) -> Any:
                          "invalid_request_error", "request_too_large")
     content.seek(0)
     try:
-        return json.loads(content.read())
+        body = json.loads(content.read())
     except ValueError as e:
         raise RelayError(400, "The request body is not valid JSON: {}".format(e),
                          code="invalid_json")
+    except RecursionError:
+        raise invalidRequest("The request nests arrays and objects more than {} deep."
+                             .format(MAX_NESTING), None, "nesting_too_deep")
+    # Before anything else looks at it: deep bodies break what recurses.
+    checkNesting(body)
+    return body
 
 
 def unreachable(failure: BaseException, what: str) -> RelayError:
@@ -98,10 +113,36 @@ def unreachable(failure: BaseException, what: str) -> RelayError:
                       "server_error", "upstream_error")
 
 
-class ResponsesExchange:
+def classify(error: BaseException, timedOut: str | None) -> RelayError:
     """
-    The life of one Responses request.  L{run} never raises: every outcome
-    is written to the client, unless the client has gone.
+    The answer for what ended an exchange: failures of the upstream's
+    connection or answer are 502 and 504; anything else is the relay's own
+    fault, a 500.
+    """
+    if isinstance(error, RelayError):
+        return error
+    if isinstance(error, (CancelledError, ConnectingCancelledError)):
+        return RelayError(504, timedOut or "The request was cancelled.",
+                          "server_error", "upstream_timeout")
+    if isinstance(error, UpstreamIdle):
+        return RelayError(504, str(error), "server_error", "upstream_timeout")
+    if isinstance(error, UpstreamTooLarge):
+        return RelayError(502, str(error), "server_error", "upstream_error")
+    if isinstance(error, ResponseFailed):
+        return RelayError(502, "The upstream closed the connection before the response "
+                          "was complete.", "server_error", "upstream_error")
+    if isinstance(error, (ResponseNeverReceived, RequestTransmissionFailed, ConnectError,
+                          DNSLookupError, ConnectTimeout)):
+        return unreachable(error, "request")
+    return RelayError(500, "relay error ({})".format(type(error).__name__),
+                      "server_error", "server_error")
+
+
+class ResponsesExchange(Watch):
+    """
+    The life of one Responses request.  L{run} writes every outcome to the
+    client, unless the client has gone; what it cannot write, L{serve}'s
+    last resort ends.
     """
 
     def __init__(self, context: "RelayContext", request: Request) -> None:
@@ -113,8 +154,7 @@ class ResponsesExchange:
         self._translator: StreamTranslator | None = None
         self._passthrough: PassthroughStream | None = None
         self._streaming = False
-        self.gone = False
-        self.timedOut: str | None = None
+        self._ended = False  # a terminal event reached the client
         self._status = 200
         self._model = "-"
         self._started = self._reactor.seconds()
@@ -122,32 +162,31 @@ class ResponsesExchange:
     async def run(self) -> None:
         try:
             await self._relay()
-        except RelayError as error:
-            self._fail(error)
-        except CancelledError:
-            if not self.gone:
-                self._fail(RelayError(504, self.timedOut or "The request was cancelled.",
-                                      "server_error", "upstream_timeout"))
-        except UpstreamIdle as idle:
-            self._fail(RelayError(504, str(idle), "server_error", "upstream_timeout"))
-        except ResponseFailed as error:
-            if not self.gone:
-                log.warn("{model}: upstream broke off: {error!r}", model=self._model,
-                         error=error)
-                self._fail(RelayError(
-                    502, "The upstream closed the connection before the response was "
-                    "complete.", "server_error", "upstream_error"))
-        except ResponseNeverReceived as error:
-            if not self.gone:
-                log.warn("{model}: upstream broke off: {error!r}", model=self._model,
-                         error=error)
-                self._fail(unreachable(error, "response"))
         except Exception as error:
-            if not self.gone:
-                log.failure("{model}: relay failed", model=self._model)
-                self._fail(unreachable(error, "request"))
+            if self.gone:
+                return
+            answer = classify(error, self.timedOut)
+            if answer.status == 500:
+                log.failure("{model}: relay error", model=self._model)
+            elif not isinstance(error, RelayError):
+                log.warn("{model}: upstream failed: {error!r}", model=self._model,
+                         error=error)
+            self._fail(answer)
         finally:
             self._logLine()
+
+    def failedEvent(self, message: str) -> bytes:
+        # The ids the stream already announced, and nothing the client sent.
+        events = self._events
+        started = getattr(events, "response", None) or {}
+        responseId, createdAt = started.get("id"), started.get("created_at")
+        return encodeEvent({
+            "type": "response.failed",
+            "sequence_number": getattr(events, "nextSequence", 0),
+            "response": failedResponse(
+                responseId if isinstance(responseId, str) else newId("resp_"),
+                createdAt if isinstance(createdAt, int) else now(),
+                "server_error", message)})
 
     async def _relay(self) -> None:
         body = readJSONBody(self._request, self._config.maxBodyBytes)
@@ -166,12 +205,13 @@ class ResponsesExchange:
         if route is None:
             raise RelayError(404, "No upstream serves the model '{}'.".format(self._model),
                              code="model_not_found", param="model")
-        learned = self._context.learned.setdefault((route.upstream.name, route.upstreamModel),
-                                                   set())
+        self._limitTime(route)
         notes = adaptRequest(
             chat.body, route.profile, route.upstreamModel, extraParams=route.extraParams,
-            dropParams=(*route.dropParams, *learned), withholdTools=route.withholdTools,
-            heal=route.heal)
+            dropParams=(*route.dropParams, *self._context.learned.rejected(
+                route.upstream.name, route.upstreamModel)),
+            withholdTools=route.withholdTools, heal=route.heal,
+            maxTokensField=settings.maxTokensField, reasoningField=settings.reasoningField)
         for warning in chat.warnings:
             log.warn("{model}: {note}", model=self._model, note=warning)
         for note in notes:
@@ -179,7 +219,7 @@ class ResponsesExchange:
         healer = contentFilter(route.profile, route.heal, chat.body.get("tools"))
         translator = self._translator = StreamTranslator(
             body, chat, settings, contentFilter=healer)
-        response = await self._send(route, chat, learned)
+        response = await self._send(route, chat)
         if _isSSE(response):
             if chat.stream:
                 self._startStream()
@@ -187,7 +227,7 @@ class ResponsesExchange:
         else:
             # A whole completion, asked for or not: read it before any byte
             # goes out, so a bad body is still an HTTP error.
-            completion = await self._readCompletion(response)
+            completion = upstreamJSONObject(await self._content(response, route))
             if chat.stream:
                 self._startStream()
             self._emit(translator.feedChunk(completion))
@@ -198,7 +238,7 @@ class ResponsesExchange:
         if not chat.stream:
             self._writeJSON(translator.response)
         else:
-            self._request.finish()
+            self._endStream()
 
     async def _passThrough(self, body: dict, route: Route) -> None:
         """
@@ -208,14 +248,15 @@ class ResponsesExchange:
         lacks a terminal event), a whole body with the upstream's status.
         No translation, profile adaptation or parameter retry applies.
         """
+        self._limitTime(route)
         stream = self._passthrough = PassthroughStream(body)
         response = await self._post(route, "/responses",
                                     forwardedBody(body, route.upstreamModel),
                                     body.get("stream") is True)
         if response.code >= 300:
-            raise self._upstreamError(response, await treq.content(response))
+            raise self._upstreamError(response, await self._content(response, route))
         if not _isSSE(response):
-            raw = await treq.content(response)
+            raw = await self._content(response, route)
             stream.whole(raw)
             self._writeJSON(raw, response.code)
             return
@@ -223,18 +264,32 @@ class ResponsesExchange:
         # error is still an HTTP error.
         await self._pump(response, RelayedBody(
             stream, self._forward, self._reactor,
-            route.upstream.idleTimeout or self._config.idleTimeout), register=True)
+            route.upstream.idleTimeout or self._config.idleTimeout,
+            self._config.maxEventBytes), register=True)
         if not stream.finished:
             raise RelayError(502, "The upstream's stream ended without a terminal event.",
                              "server_error", "upstream_error")
         if not self.gone:
-            self._request.finish()
+            self._endStream()
+
+    def _limitTime(self, route: Route) -> None:
+        total = route.upstream.totalTimeout
+        if total is not None:
+            self.limitTime(total, "The response took longer than {:g} seconds.".format(total))
+
+    async def _content(self, response: Any, route: Route) -> bytes:
+        """
+        A whole upstream body, bounded in size and by the idle timeout.
+        """
+        return await readBody(response, self._reactor,
+                              route.upstream.idleTimeout or self._config.idleTimeout)
 
     def _forward(self, data: bytes) -> None:
         if not self._streaming:
             self._startStream()
         if not self.gone:
             self._request.write(data)
+            self._ended = self._passthrough is not None and self._passthrough.finished
 
     async def _post(self, route: Route, path: str, body: bytes, stream: bool) -> Any:
         """
@@ -254,7 +309,7 @@ class ResponsesExchange:
         return mapUpstreamError(response.code, text, retryAfter.decode("latin-1"),
                                 self._config.retryAfter)
 
-    async def _send(self, route: Route, chat: ChatRequest, learned: set[str]) -> Any:
+    async def _send(self, route: Route, chat: ChatRequest) -> Any:
         """
         Send C{chat} upstream; on a 400/422 naming one parameter the upstream
         does not take, send it once more without, and remember that.
@@ -264,13 +319,13 @@ class ResponsesExchange:
                                         json.dumps(chat.body).encode("utf-8"), chat.stream)
             if response.code < 300:
                 return response
-            text = await treq.content(response)
+            text = await self._content(response, route)
             rejected = rejectedParameter(response.code, text) if attempt == 0 else None
             if rejected is None or not withoutParameter(chat.body, rejected):
                 raise self._upstreamError(response, text)
-            learned.add(rejected)
+            self._context.learned.learn(route.upstream.name, route.upstreamModel, rejected)
             log.warn("{model}: upstream {upstream} rejected {parameter!r}; retrying "
-                     "without it, and leaving it out from now on", model=self._model,
+                     "without it, and leaving it out for a while", model=self._model,
                      upstream=route.upstream.name, parameter=rejected)
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -301,14 +356,25 @@ class ResponsesExchange:
             self._emit(self._translator.start())
 
     def _emit(self, events: list[dict]) -> None:
-        if self._streaming and not self.gone:
+        if self._streaming and not self.gone and events:
             self._request.write(b"".join([encodeEvent(e) for e in events]))
+            self._ended = events[-1]["type"] in _TERMINAL_EVENTS
+
+    def _endStream(self, message: str = "The stream ended without a terminal event.") -> None:
+        """
+        Finish a started stream, never without its terminal event.
+        """
+        if not self._ended:
+            self._request.write(self.failedEvent(message))
+            self._ended = True
+        self._request.finish()
 
     async def _streamBody(self, response: Any, route: Route) -> None:
         assert self._translator is not None
         await self._pump(response, TranslatingBody(
             self._translator, self._emit, self._reactor,
-            route.upstream.idleTimeout or self._config.idleTimeout), register=self._streaming)
+            route.upstream.idleTimeout or self._config.idleTimeout,
+            self._config.maxEventBytes), register=self._streaming)
         self._emit(self._translator.finish())
         for warning in self._translator.warnings:
             log.warn("{model}: {note}", model=self._model, note=warning)
@@ -327,9 +393,6 @@ class ResponsesExchange:
         finally:
             if registered and not self.gone:
                 self._request.unregisterProducer()
-
-    async def _readCompletion(self, response: Any) -> dict:
-        return upstreamJSONObject(await treq.content(response))
 
     def _writeJSON(self, response: dict | bytes, status: int = 200) -> None:
         if self.gone:
@@ -358,7 +421,7 @@ class ResponsesExchange:
                 "context_length_exceeded", "insufficient_quota", "rate_limit_exceeded"
             ) else "server_error"
             self._emit(events.fail(code, error.message))
-            self._request.finish()
+            self._endStream(error.message)
             return
         self._status = error.status
         writeError(self._request, error)
@@ -377,6 +440,9 @@ class ResponsesExchange:
             seconds=self._reactor.seconds() - self._started,
             gone=" client-gone" if self.gone else "",
         )
+
+
+_TERMINAL_EVENTS = frozenset(("response.completed", "response.incomplete", "response.failed"))
 
 
 def _isSSE(response: Any) -> bool:

@@ -13,6 +13,11 @@ from ._tools import ToolMap, translateTools
 
 ENCRYPTED_REASONING = "reasoning.encrypted_content"
 
+# Deeper than any real request nests (Codex's tool schemas reach about 10),
+# and far from the depth where copying, encoding or echoing it would
+# exhaust Python's recursion.
+MAX_NESTING = 64
+
 
 @dataclass(slots=True)
 class ChatRequest:
@@ -30,6 +35,28 @@ class ChatRequest:
     stream: bool
     includeEncryptedReasoning: bool
     warnings: list[str] = field(default_factory=list)
+
+
+def checkNesting(body: object, limit: int = MAX_NESTING) -> None:
+    """
+    Check, without recursion, that C{body} nests arrays and objects at most
+    C{limit} deep.
+
+    @raise RelayError: a 400 when it nests deeper.
+    """
+    level = [body] if isinstance(body, (dict, list)) else []
+    depth = 0
+    while level:
+        depth += 1
+        if depth > limit:
+            raise invalidRequest(
+                "The request nests arrays and objects more than {} deep.".format(limit),
+                None, "nesting_too_deep")
+        inner: list = []
+        for value in level:
+            children = value.values() if isinstance(value, dict) else value
+            inner.extend(c for c in children if isinstance(c, (dict, list)))
+        level = inner
 
 
 def _typeError(message: str, param: str) -> Exception:
@@ -124,7 +151,8 @@ def _parameters(request: dict, settings: TranslationSettings) -> dict:
                 "'max_output_tokens' must be a positive integer.", "max_output_tokens",
                 "invalid_value",
             )
-        parameters[settings.maxTokensField] = maxTokens
+        # Neutral here: adaptRequest names it for the upstream.
+        parameters["max_tokens"] = maxTokens
     for key in ("temperature", "top_p"):
         value = _optional(request, key, (int, float), "a number")
         if value is not None:
@@ -137,8 +165,10 @@ def _parameters(request: dict, settings: TranslationSettings) -> dict:
         effort = _optional(reasoning, "effort", (str,), "a string", "reasoning.effort")
         if effort is not None:
             parameters["reasoning_effort"] = effort
-    # The response echoes metadata; the type is checked here, once.
-    _optional(request, "metadata", (dict,), "an object")
+    # The response echoes metadata, which the SDK reads as strings only.
+    metadata = _optional(request, "metadata", (dict,), "an object")
+    if metadata is not None and not all(isinstance(v, str) for v in metadata.values()):
+        raise _typeError("'metadata' values must be strings.", "metadata")
     return parameters
 
 

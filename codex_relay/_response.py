@@ -52,6 +52,21 @@ def responseSkeleton(request: dict, responseId: str, createdAt: int) -> dict:
     }
 
 
+def failedResponse(responseId: str, createdAt: int, code: str, message: str) -> dict:
+    """
+    A failed Response that echoes nothing of the client's request: what a
+    stream ends with when the relay itself broke, and the request's own
+    fields may be what broke it.
+    """
+    return dict(responseSkeleton({"model": ""}, responseId, createdAt), status="failed",
+                error={"code": code, "message": message})
+
+
+def _object(value: object) -> dict:
+    # Upstreams send null, or worse, where an object is due.
+    return value if isinstance(value, dict) else {}
+
+
 def _int(value: object) -> int:
     return value if isinstance(value, int) and value > 0 else 0
 
@@ -63,8 +78,8 @@ def mapUsage(usage: dict) -> dict:
     """
     inputTokens = _int(usage.get("prompt_tokens"))
     outputTokens = _int(usage.get("completion_tokens"))
-    promptDetails = usage.get("prompt_tokens_details") or {}
-    completionDetails = usage.get("completion_tokens_details") or {}
+    promptDetails = _object(usage.get("prompt_tokens_details"))
+    completionDetails = _object(usage.get("completion_tokens_details"))
     cached = promptDetails.get("cached_tokens")
     if cached is None:
         cached = usage.get("prompt_cache_hit_tokens")  # DeepSeek

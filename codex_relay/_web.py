@@ -9,10 +9,13 @@ from typing import Any
 
 from twisted.internet.defer import Deferred
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 from twisted.web.resource import IResource, Resource
 from twisted.web.server import NOT_DONE_YET, Request
 
 from ._errors import RelayError
+from ._response import failedResponse, newId, now
+from ._sse import encodeEvent
 
 log = Logger()
 
@@ -31,22 +34,52 @@ def writeError(request: Request, error: RelayError) -> None:
 
 class Watch:
     """
-    What L{serve} tells the work it runs.
+    What L{serve} tells the work it runs, and what the work tells L{serve}
+    about how to end a stream it could not end itself.
     """
 
     gone = False
     timedOut: str | None = None
+    _timer: Any = None
+    _clock: Any = None
+    _since = 0.0
+    _why = ""
+
+    def limitTime(self, seconds: float, why: str) -> None:
+        """
+        Give the work C{seconds} in all from its start, instead of what
+        L{serve} gave it (a route's own total timeout).
+        """
+        if self._timer is not None and self._timer.active():
+            self._why = why
+            self._timer.reset(max(0.0, self._since + seconds - self._clock.seconds()))
+
+    def failedEvent(self, message: str) -> bytes:
+        """
+        The last event of a stream the work left open: a C{response.failed}
+        that echoes nothing of the request.
+        """
+        return encodeEvent({
+            "type": "response.failed", "sequence_number": 0,
+            "response": failedResponse(newId("resp_"), now(), "server_error", message)})
 
 
-def serve(request: Request, work: Callable[[], Coroutine[Any, Any, None]], state: Any,
-           reactor: Any, seconds: float, why: str) -> None:
+def serve(request: Request, work: Callable[[], Coroutine[Any, Any, None]], state: Watch,
+          reactor: Any, seconds: float, why: str) -> None:
     """
     Run C{work()} for C{request}: a client that goes away cancels it, and so
     does C{seconds} passing, with C{state.gone} or C{state.timedOut} (set to
     C{why}) telling the two apart.
+
+    Whatever happens, the request ends: if the work fails or returns with
+    the request still open, a last resort (as klein's) answers a 500
+    envelope, or ends a started stream with a minimal C{response.failed}.
     """
     # Subscribe before anything runs: a late notifyFinish never fires (twisted#4899).
     finished = request.notifyFinish()
+    # The timer exists before the work runs: its first steps may move it.
+    state._clock, state._since, state._why = reactor, reactor.seconds(), why
+    timer = state._timer = reactor.callLater(seconds, lambda: expire())
     running = Deferred.fromCoroutine(work())
 
     def clientGone(reason: Any) -> None:
@@ -54,14 +87,38 @@ def serve(request: Request, work: Callable[[], Coroutine[Any, Any, None]], state
         running.cancel()
 
     def expire() -> None:
-        state.timedOut = why
+        state.timedOut = state._why
         running.cancel()
 
+    def ended(result: Any) -> None:
+        if timer.active():
+            timer.cancel()
+        if isinstance(result, Failure) and not state.gone:
+            log.failure("serving {path}", result, path=request.path.decode("latin-1"))
+        if not state.gone and not request.finished:
+            if not isinstance(result, Failure):
+                log.error("serving {path}: the work left the request open",
+                          path=request.path.decode("latin-1"))
+            _lastResort(request, state, result)
+
     finished.addErrback(clientGone)
-    timer = reactor.callLater(seconds, expire)
-    running.addBoth(lambda result: (timer.cancel() if timer.active() else None, result)[1])
-    running.addErrback(lambda failure: None if state.gone else log.failure(
-        "serving {path}", failure, path=request.path.decode("latin-1")))
+    running.addBoth(ended)
+
+
+def _lastResort(request: Request, state: Watch, result: Any) -> None:
+    reason = type(result.value).__name__ if isinstance(result, Failure) else "unfinished"
+    message = "The relay failed ({}).".format(reason)
+    try:
+        if not request.startedWriting:
+            writeError(request, RelayError(500, message, "server_error", "server_error"))
+            return
+        contentType = request.responseHeaders.getRawHeaders(b"content-type", [b""])[0]
+        if b"event-stream" in contentType:
+            request.write(state.failedEvent(message))
+        request.finish()
+    except Exception:
+        log.failure("ending {path} after a failure", path=request.path.decode("latin-1"))
+        request.loseConnection()
 
 
 class EnvelopeResource(Resource):

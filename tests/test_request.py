@@ -332,14 +332,16 @@ class ParameterTests(SynchronousTestCase):
                           "max_output_tokens": None}).body
         self.assertEqual(body, translate({"model": "m", "input": "x"}).body)
 
-    def test_maxTokensField(self) -> None:
+    def test_maxTokensNeutral(self) -> None:
         """
-        C{max_output_tokens} goes to the configured field.
+        C{max_output_tokens} is carried as C{max_tokens} whatever the
+        settings: adaptRequest alone names it for the upstream (the tests of
+        that are in test_adapt).
         """
         body = translate({"model": "m", "input": "x", "max_output_tokens": 9},
                          TranslationSettings(maxTokensField="max_completion_tokens")).body
-        self.assertEqual(body["max_completion_tokens"], 9)
-        self.assertNotIn("max_tokens", body)
+        self.assertEqual(body["max_tokens"], 9)
+        self.assertNotIn("max_completion_tokens", body)
 
     def test_jsonSchema(self) -> None:
         """
