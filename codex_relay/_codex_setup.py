@@ -13,7 +13,6 @@ from typing import Any
 from twisted.internet.defer import Deferred
 from twisted.python import usage
 
-import treq
 
 from ._catalog import DEFAULT_TEMPLATE, UnknownTemplate, buildCatalog
 from ._config import RelayConfig
@@ -84,7 +83,7 @@ async def _listModels(client: UpstreamClient, upstream: Upstream) -> list[str]:
     where = upstream.baseURL + "/models"
     try:
         response = await client.getModels(upstream, None)
-        body = await treq.content(response)
+        body = await client.content(response)
     except Exception as error:
         raise SetupError("could not reach {}: {}".format(where, error)) from error
     if response.code >= 400:

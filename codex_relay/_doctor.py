@@ -39,6 +39,7 @@ from ._config import RelayConfig
 from ._rejections import rejectedParameter, withoutParameter
 from ._routes import RESPONSES, RoutingTable, Upstream
 from ._settings import TranslationSettings
+from ._sse import SSETooLarge
 
 from ._doctor_probes import (
     Probe,
@@ -143,10 +144,8 @@ async def _within(reactor: Any, timeout: float, work: Any) -> Any:
 
 
 async def _getModels(client: Any, upstream: Upstream) -> Answer:
-    import treq
-
     response = await client.getModels(upstream, None)
-    return Answer(status=response.code, body=await treq.content(response))
+    return Answer(status=response.code, body=await client.content(response))
 
 
 async def _chat(client: Any, upstream: Upstream, probe: Probe,
@@ -158,7 +157,7 @@ async def _chat(client: Any, upstream: Upstream, probe: Probe,
     for attempt in range(2):
         response = await client.post(upstream, "/chat/completions", probe.body, True, None)
         if response.code >= 300:
-            body = await treq.content(response)
+            body = await client.content(response)
             rejected = rejectedParameter(response.code, body) if attempt == 0 else None
             if rejected is not None and withoutParameter(probe.chat.body, rejected):
                 stripped = rejected
@@ -172,10 +171,12 @@ async def _chat(client: Any, upstream: Upstream, probe: Probe,
             except ResponseFailed as error:
                 findings.close("the connection closed early ({})".format(
                     "; ".join(r.getErrorMessage() for r in error.reasons) or "ResponseFailed"))
+            except SSETooLarge as error:
+                findings.close(str(error))
             else:
                 findings.close()
         else:
-            findings.feedCompletion(await treq.content(response))
+            findings.feedCompletion(await client.content(response))
             findings.close()
         return Answer(status=response.code, findings=findings, stripped=stripped)
     raise AssertionError("unreachable")  # pragma: no cover

@@ -87,7 +87,8 @@ def buildProbe(request: dict, route: Route, settings: TranslationSettings) -> Pr
     chat = translateRequest(request, settings)
     notes = adaptRequest(
         chat.body, route.profile, route.upstreamModel, extraParams=route.extraParams,
-        dropParams=route.dropParams, withholdTools=route.withholdTools, heal=route.heal)
+        dropParams=route.dropParams, withholdTools=route.withholdTools, heal=route.heal,
+        maxTokensField=settings.maxTokensField, reasoningField=settings.reasoningField)
     return Probe(request, chat, route, chat.warnings + notes)
 
 

@@ -77,30 +77,3 @@ def relayResource(config: RelayConfig, reactor: Any,
     v1.putChild(b"responses", ResponsesResource(context))
     v1.putChild(b"models", ModelsResource(context))
     return root
-
-
-class LimitedRequest(Request):
-    """
-    A request that stops storing its body past a size limit, so a huge
-    upload cannot fill memory or disk; the resource then answers 413.
-    """
-
-    bodyTooLarge = False
-    _received = 0
-
-    def __init__(self, *args: Any, maxBodyBytes: int = 32 * 1024 * 1024,
-                 **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.maxBodyBytes = maxBodyBytes
-
-    def gotLength(self, length: int | None) -> None:
-        if length is not None and length > self.maxBodyBytes:
-            self.bodyTooLarge = True
-        super().gotLength(None if self.bodyTooLarge else length)
-
-    def handleContentChunk(self, data: bytes) -> None:
-        self._received += len(data)
-        if self._received > self.maxBodyBytes:
-            self.bodyTooLarge = True
-        if not self.bodyTooLarge:
-            super().handleContentChunk(data)

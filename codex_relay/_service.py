@@ -11,10 +11,10 @@ from twisted.application.service import Service
 from twisted.internet.defer import Deferred, DeferredList, gatherResults, succeed
 from twisted.internet.endpoints import serverFromString
 from twisted.logger import Logger
-from twisted.web.server import Site
 
 from ._config import RelayConfig
-from ._resource import LimitedRequest, relayResource
+from ._limits import LimitedRequest, LimitedSite
+from ._resource import relayResource
 from ._upstream import UpstreamClient
 
 log = Logger()
@@ -27,24 +27,35 @@ class RelayService(Service):
     existing site.
 
     @ivar resource: the relay's resource tree.
-    @ivar site: a L{Site} serving C{resource}, with the body-size limit.
+    @ivar site: a L{LimitedSite} serving C{resource}, with the body and header
+        size limits.
     @ivar listening: fires with the listening ports once all endpoints
         listen, or fails with the first that could not.
     @ivar ports: the listening ports.
+
+    @param announce: log a line for each endpoint it listens on (the
+        console command prints its own instead, which C{start()} waits for).
+    @param learnProfiles: at start, ask each upstream whose profile came out
+        generic from its URL for its model list, once and off the request
+        path, to recognise llama.cpp on any port (L{ModelsResource.learnProfiles}).
     """
 
-    def __init__(self, config: RelayConfig, reactor: Any, listen: Sequence[str] = ()) -> None:
+    def __init__(self, config: RelayConfig, reactor: Any, listen: Sequence[str] = (),
+                 learnProfiles: bool = False, announce: bool = True) -> None:
         self._config = config
         self._reactor = reactor
         self._endpoints = list(listen)
+        self._learnProfiles = learnProfiles
+        self._announce = announce
         self.client = UpstreamClient.fromConfig(reactor, config)
         self.resource = relayResource(config, reactor, self.client)
-        self.site = Site(self.resource, reactor=reactor,
+        self.site = LimitedSite(self.resource, reactor=reactor,
                          requestFactory=partial(LimitedRequest,
                                                 maxBodyBytes=config.maxBodyBytes))
         self.site.noisy = False
         self.ports: list[Any] = []
         self.listening: Deferred = succeed([])
+        self._learning: Deferred = succeed(None)
 
     def startService(self) -> None:
         super().startService()
@@ -52,16 +63,22 @@ class RelayService(Service):
                    for e in self._endpoints]
         self.listening = gatherResults(pending, consumeErrors=True)
         self.listening.addCallback(self._listened)
+        if self._learnProfiles:
+            # Codex never lists the models, so ask once here, off the request
+            # path, whether an upstream is a server with its own profile.
+            models = self.resource.getStaticEntity(b"v1").getStaticEntity(b"models")
+            self._learning = models.learnProfiles()
 
     def _listened(self, ports: list[Any]) -> list[Any]:
         self.ports = ports
-        for port in ports:
+        for port in ports if self._announce else ():
             log.info("codex-relay listening on {address} for {upstream}",
                      address=describe(port), upstream=self._config.upstream)
         return ports
 
     def stopService(self) -> Deferred:
         super().stopService()
+        self._learning.cancel()
         stopping = [port.stopListening() for port in self.ports]
         self.ports = []
         closing = self.client.close()

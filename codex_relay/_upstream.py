@@ -6,20 +6,111 @@ service, no shared cookies, no redirects, verified TLS.
 from http.cookiejar import DefaultCookiePolicy
 from typing import Any
 
-from twisted.internet.defer import Deferred
+from zope.interface import implementer
+
+from twisted.internet.defer import CancelledError, Deferred, succeed
 from twisted.internet.interfaces import IReactorTime
 from twisted.internet.ssl import Certificate, trustRootFromCertificates
-from twisted.web.client import Agent, BrowserLikePolicyForHTTPS, HTTPConnectionPool
+from twisted.logger import Logger
+from twisted.web.client import (
+    Agent,
+    BrowserLikePolicyForHTTPS,
+    HTTPConnectionPool,
+    RequestNotSent,
+    RequestTransmissionFailed,
+    ResponseNeverReceived,
+)
+from twisted.web.iweb import IBodyProducer
 
 from treq.client import HTTPClient
 from treq.cookies import IndexableCookieJar
 
 
+from ._body import readBody
 from ._config import RelayConfig
 from ._routes import Upstream
 from ._version import __version__
 
 USER_AGENT = "codex-relay/" + __version__
+
+log = Logger()
+
+
+@implementer(IBodyProducer)
+class BytesProducer:
+    """
+    A request body written in one go: unlike treq's file producer it can be
+    sent again, on a fresh connection.
+    """
+
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+        self.length = len(body)
+
+    def startProducing(self, consumer: Any) -> Deferred[None]:
+        consumer.write(self._body)
+        return succeed(None)
+
+    def pauseProducing(self) -> None:
+        pass
+
+    def resumeProducing(self) -> None:
+        pass
+
+    def stopProducing(self) -> None:
+        pass
+
+
+class _RetriedOnce:
+    """
+    A pooled connection being reused: a request it fails before any byte
+    of the response arrived is sent once more on a fresh connection.  The
+    upstream closed the idle connection as the request went out (llama.cpp
+    closes idle keep-alive connections soon), so it never saw the request.
+    """
+
+    def __init__(self, connection: Any, newConnection: Any) -> None:
+        self._connection = connection
+        self._newConnection = newConnection
+
+    def request(self, request: Any) -> Deferred:
+        def failed(reason: Any) -> Any:
+            error = reason.value
+            if not _retryable(error, request):
+                return reason
+            log.debug("a reused upstream connection failed before answering "
+                      "({error!r}); sending again on a fresh one", error=error)
+            return self._newConnection().addCallback(
+                lambda connection: connection.request(request))
+
+        return self._connection.request(request).addErrback(failed)
+
+
+def _retryable(error: BaseException, request: Any) -> bool:
+    if not isinstance(error, (RequestNotSent, RequestTransmissionFailed,
+                              ResponseNeverReceived)):
+        return False
+    if any(f.check(CancelledError) for f in getattr(error, "reasons", ())):
+        return False
+    return request.bodyProducer is None or isinstance(request.bodyProducer, BytesProducer)
+
+
+class RetryingPool(HTTPConnectionPool):
+    """
+    A pool that retries, once and on a fresh connection, a request whose
+    reused connection turned out to be closed.  Twisted's own
+    C{retryAutomatically} does that only for idempotent methods without a
+    body, never for a POST.
+    """
+
+    retryAutomatically = False
+
+    def getConnection(self, key: Any, endpoint: Any) -> Deferred:
+        cached = list(self._connections.get(key, ()))
+        return super().getConnection(key, endpoint).addCallback(
+            lambda connection: _RetriedOnce(
+                connection, lambda: self._newConnection(key, endpoint))
+            if connection in cached else connection)
 
 
 def _trustRoot(path: str | None) -> Any:
@@ -42,14 +133,13 @@ def _httpClient(reactor: Any, pool: HTTPConnectionPool, config: RelayConfig,
     )
     # A jar that accepts nothing: one tenant's cookies must never reach another.
     noCookies = IndexableCookieJar(policy=DefaultCookiePolicy(allowed_domains=()))
-    return HTTPClient(agent, cookiejar=noCookies)
+    return HTTPClient(agent, cookiejar=noCookies, data_to_body_producer=BytesProducer)
 
 
 def buildHTTPClient(reactor: Any, config: RelayConfig) -> tuple[HTTPClient, HTTPConnectionPool]:
-    pool = HTTPConnectionPool(reactor, persistent=True)
+    pool = RetryingPool(reactor, persistent=True)
     pool.maxPersistentPerHost = 16  # idle connections kept, not a concurrency cap
     pool.cachedConnectionTimeout = 90
-    pool.retryAutomatically = False  # never replay a POST to a model
     return _httpClient(reactor, pool, config, config.connectTimeout), pool
 
 
@@ -111,6 +201,14 @@ class UpstreamClient:
             upstream.baseURL + "/models",
             headers=self._headers(upstream, authorization, "application/json"),
             unbuffered=True, allow_redirects=False)
+
+    def content(self, response: Any, idleTimeout: float | None = None) -> Deferred[bytes]:
+        """
+        The whole body of an upstream C{response}, bounded in size and by
+        the idle timeout (the relay's when L{None}); cancellable.
+        """
+        return readBody(response, self._reactor,
+                        self._config.idleTimeout if idleTimeout is None else idleTimeout)
 
     def close(self) -> Deferred | None:
         if self._pool is None:
