@@ -5,6 +5,8 @@ rejected, and removing it from the request.  No Twisted here.
 
 import json
 import re
+from collections import OrderedDict
+from collections.abc import Callable
 
 _PATTERNS = [
     re.compile(r"unrecognized request argument supplied:\s*['\"`]?([A-Za-z_][\w.]*)", re.I),
@@ -61,13 +63,23 @@ def rejectedParameter(status: int, body: bytes) -> str | None:
     return None
 
 
+# What makes a Chat request a request: a 400 that names one of these is about
+# its value, and stripping it would change what is asked, for every later
+# request too.
+STRUCTURAL = frozenset({
+    "role", "content", "tool_calls", "tool_call_id", "name", "function", "type",
+    "tools", "tool_choice", "messages", "model", "stream",
+})
+
+
 def withoutParameter(body: dict, name: str) -> bool:
     """
     Remove C{name} from C{body}: a top-level parameter, or a field of every
-    message or tool.  Whether anything was removed.
+    message or tool.  Whether anything was removed; never for a
+    L{STRUCTURAL} name.
     """
-    if name in ("model", "messages", "stream"):
-        return False  # never strip what makes the request a request
+    if name in STRUCTURAL:
+        return False
     removed = body.pop(name, None) is not None
     for message in body.get("messages", ()):
         if isinstance(message, dict) and message.pop(name, None) is not None:
@@ -77,3 +89,50 @@ def withoutParameter(body: dict, name: str) -> bool:
         if isinstance(function, dict) and function.pop(name, None) is not None:
             removed = True
     return removed
+
+
+class RejectionMemory:
+    """
+    The parameters each upstream and model rejected, left out of later
+    requests until they expire.  Bounded: past C{size} upstream and model
+    pairs, the least recently used is forgotten, so a client sending
+    endless model names cannot grow it.
+
+    @param seconds: how long a rejection is remembered: an upstream may
+        learn the parameter in a later release.
+    @param clock: returns the time in seconds (the reactor's C{seconds}).
+    """
+
+    def __init__(self, clock: Callable[[], float], seconds: float = 3600.0,
+                 size: int = 256) -> None:
+        self._clock = clock
+        self._seconds = seconds
+        self._size = size
+        self._learned: OrderedDict[tuple[str, str], dict[str, float]] = OrderedDict()
+
+    def rejected(self, upstream: str, model: str) -> tuple[str, ...]:
+        """
+        The parameters to leave out for C{model} on C{upstream}.
+        """
+        key = (upstream, model)
+        names = self._learned.get(key)
+        if names is None:
+            return ()
+        now = self._clock()
+        for name in [n for n, until in names.items() if until <= now]:
+            del names[name]
+        if not names:
+            del self._learned[key]
+            return ()
+        self._learned.move_to_end(key)
+        return tuple(names)
+
+    def learn(self, upstream: str, model: str, name: str) -> None:
+        key = (upstream, model)
+        self._learned.setdefault(key, {})[name] = self._clock() + self._seconds
+        self._learned.move_to_end(key)
+        while len(self._learned) > self._size:
+            self._learned.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._learned)
