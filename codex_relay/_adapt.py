@@ -41,26 +41,35 @@ def adaptRequest(
     dropParams: Iterable[str] = (),
     withholdTools: Iterable[str] = (),
     heal: Iterable[str] = (),
+    maxTokensField: str | None = None,
+    reasoningField: str | None = None,
 ) -> list[str]:
     """
     Adapt C{body} (changed in place) for an upstream with C{profile} that
-    knows the model as C{model}.
+    knows the model as C{model}.  The profile decides each choice unless an
+    explicit option does.
+
+    @param maxTokensField: the parameter the output limit goes in, instead
+        of the profile's.
+    @param reasoningField: the assistant-message field reasoning goes back
+        in, instead of the profile's.
 
     @return: notes of what was changed that a user may want in the log.
     """
     notes: list[str] = []
     body["model"] = model
     _withhold(body, set(withholdTools), notes)
+    replayField = reasoningField or profile.replayField
     for message in body.get("messages", ()):
         if message.get("role") == "assistant":
-            _replayReasoning(message, profile)
+            _replayReasoning(message, profile, replayField)
             if profile.toolCallIds == "alnum9":
                 for call in message.get("tool_calls") or ():
                     call["id"] = alnum9(call["id"])
         elif message.get("role") == "tool" and profile.toolCallIds == "alnum9":
             message["tool_call_id"] = alnum9(message["tool_call_id"])
     _tools(body, profile)
-    _parameters(body, profile)
+    _parameters(body, profile, maxTokensField or profile.maxTokensField)
     _effort(body, profile)
     for name in heal:
         if name in HEALER_PARAMETERS:
@@ -108,13 +117,12 @@ def _withhold(body: dict, names: set[str], notes: list[str]) -> None:
             body.pop(key, None)
 
 
-def _replayReasoning(message: dict, profile: Profile) -> None:
+def _replayReasoning(message: dict, profile: Profile, field: str) -> None:
     text = message.pop("reasoning_content", None) or message.pop("reasoning", None)
     message.pop("reasoning", None)
     details = message.pop("reasoning_details", None)
     if profile.replay == FORBIDDEN:
         return
-    field = profile.replayField
     if field == "reasoning_details":
         if details:
             message["reasoning_details"] = details  # unchanged, signatures and all
@@ -155,10 +163,10 @@ def _tools(body: dict, profile: Profile) -> None:
             body["tool_choice"] = replacement
 
 
-def _parameters(body: dict, profile: Profile) -> None:
+def _parameters(body: dict, profile: Profile, maxTokensField: str) -> None:
     for field in ("max_tokens", "max_completion_tokens"):
-        if field in body and field != profile.maxTokensField:
-            body[profile.maxTokensField] = body.pop(field)
+        if field in body and field != maxTokensField:
+            body[maxTokensField] = body.pop(field)
     if not profile.streamOptions:
         body.pop("stream_options", None)
     if not profile.sampling:
@@ -223,20 +231,31 @@ def contentFilter(profile: Profile, heal: Iterable[str],
     content passes as it is.
 
     @param tools: the Chat tools offered, whose first required parameter
-        takes the value of a DSML invoke that names none.
+        takes the value of a DSML invoke that names none.  DSML is healed
+        only when some are: a leaked call needs a tool to call.  A profile
+        that lists the healer itself (deepseek) heals whatever C{tools}
+        says, as it always did: the doctor's probes pass none.
     """
     filters: list = []
     if profile.thinkTags:
         filters.append(ThinkTagSplitter())
-    if "dsml" in heal:
+    if "dsml" in heal and (tools or "dsml" in profile.heal):
         firstParameters = {
-            tool["function"]["name"]: (tool["function"].get("parameters") or {}).get(
-                "required", [None])[0]
+            tool["function"]["name"]: _firstRequired(tool["function"])
             for tool in tools or () if tool.get("function", {}).get("name")}
         filters.append(DSMLHealer(firstParameters.get))
     if not filters:
         return None
     return filters[0] if len(filters) == 1 else chainFilters(filters)
+
+
+def _firstRequired(function: dict) -> str | None:
+    # Codex's get_goal has "required": [], and schemas from clients may be anything.
+    parameters = function.get("parameters")
+    required = parameters.get("required") if isinstance(parameters, dict) else None
+    if isinstance(required, list) and required and isinstance(required[0], str):
+        return required[0]
+    return None
 
 
 def healedCalls(contentFilter: object | None) -> int:

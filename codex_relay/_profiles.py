@@ -67,12 +67,11 @@ class Profile:
     @ivar sampling: whether temperature and top_p are accepted.
     @ivar streamingOnlyThinking: thinking must be off for non-streaming calls.
     @ivar extraBody: parameters always merged into the Chat body.
-    @ivar heal: names of the upstream faults this profile heals
-        (C{"dsml"}, C{"glm_thinking"}).
-    @ivar cachedTokens: where cache hits are reported (documentation; the
-        usage mapping reads every known field).
-    @ivar errorShape: its mid-stream error shape (documentation; the stream
-        translator reads every known shape).
+    @ivar heal: names of the upstream faults this profile heals beyond the
+        relay's defaults (C{glm_thinking}; C{dsml} is on for every route
+        that offers tools, see L{codex_relay._routes.DEFAULT_HEALERS}).
+    @ivar contextWindow: the model context size the setup commands put in
+        Codex's catalog.
     """
 
     name: str
@@ -89,7 +88,6 @@ class Profile:
     streamOptions: bool = True
     parallelToolCalls: bool = True
     strictTools: bool = True
-    developerRole: bool = False
     jsonSchema: bool = True
     toolChoice: Mapping[str, str | None] = field(default_factory=lambda: _EMPTY)
     toolCallIds: str | None = None
@@ -97,11 +95,7 @@ class Profile:
     streamingOnlyThinking: bool = False
     extraBody: Mapping[str, object] = field(default_factory=lambda: _EMPTY)
     heal: tuple[str, ...] = ()
-    cachedTokens: str = "prompt_tokens_details.cached_tokens"
-    errorShape: str = "openai"
     contextWindow: int | None = None
-    maxOutputTokens: int | None = None
-    nativeResponses: bool = False
     models: tuple[ModelOverride, ...] = field(default=())
 
     def forModel(self, model: str) -> "Profile":
@@ -128,8 +122,8 @@ PROFILES: dict[str, Profile] = {profile.name: profile for profile in [
         replay=REQUIRED, replayPlaceholder="",
         effort=EFFORT_DEEPSEEK, effortValues=("low", "high", "max"),
         effortMap=_frozen({"minimal": "low", "medium": "high", "xhigh": "max"}),
-        sampling=False, heal=("dsml",), cachedTokens="prompt_cache_hit_tokens",
-        contextWindow=128000, maxOutputTokens=32768, nativeResponses=True,
+        sampling=False, heal=("dsml",),
+        contextWindow=128000,
         models=(
             # The legacy reasoner rejects reasoning sent back, and thinking controls.
             ModelOverride("deepseek-reasoner", _frozen({
@@ -142,7 +136,7 @@ PROFILES: dict[str, Profile] = {profile.name: profile for profile in [
         effort=EFFORT_UNSUPPORTED, maxTokensField="max_completion_tokens",
         strictTools=False, sampling=False,
         toolChoice=_frozen({"required": "auto", "named": "auto"}),
-        contextWindow=262144, maxOutputTokens=32768,
+        contextWindow=262144,
         models=(
             ModelOverride(r"kimi-k3", _frozen({
                 "effort": EFFORT_PARAMETER, "effortValues": ("low", "high", "max"),
@@ -155,32 +149,32 @@ PROFILES: dict[str, Profile] = {profile.name: profile for profile in [
         replay=OPTIONAL, thinkTags=True,
         # GLM keeps its reasoning to itself under a long agent prompt unless asked.
         heal=("glm_thinking",),
-        contextWindow=200000, maxOutputTokens=32768,
+        contextWindow=200000,
     ),
     Profile(
         name="qwen", hosts=("dashscope.aliyuncs.com", "dashscope-intl.aliyuncs.com"),
         replay=OPTIONAL, effort=EFFORT_QWEN, streamingOnlyThinking=True,
         toolChoice=_frozen({"required": "auto"}), jsonSchema=False,
-        contextWindow=131072, maxOutputTokens=16384, nativeResponses=True,
+        contextWindow=131072,
     ),
     Profile(
         name="mistral", hosts=("api.mistral.ai",),
         replay=OPTIONAL, replayField="thinking",
         toolChoice=_frozen({"required": "any"}), toolCallIds="alnum9",
-        strictTools=False, streamOptions=False, errorShape="openai",
-        contextWindow=131072, maxOutputTokens=32768,
+        strictTools=False, streamOptions=False,
+        contextWindow=131072,
     ),
     Profile(
         name="groq", hosts=("api.groq.com",),
         replay=FORBIDDEN, thinkTags=True,
         extraBody=_frozen({"reasoning_format": "parsed"}),
-        contextWindow=131072, maxOutputTokens=32768, nativeResponses=True,
+        contextWindow=131072,
     ),
     Profile(
         name="xai", hosts=("api.x.ai",),
         replay=FORBIDDEN, effortValues=("low", "medium", "high"),
         effortMap=_frozen({"minimal": "low", "xhigh": "high", "max": "high"}),
-        contextWindow=256000, maxOutputTokens=32768, nativeResponses=True,
+        contextWindow=256000,
         models=(
             # grok-4 reasoning models reject reasoning_effort outright.
             ModelOverride(r"grok-4(?!\.3)", _frozen({"effort": EFFORT_UNSUPPORTED})),
@@ -189,23 +183,21 @@ PROFILES: dict[str, Profile] = {profile.name: profile for profile in [
     Profile(
         name="openrouter", hosts=("openrouter.ai",),
         replay=OPTIONAL, replayField="reasoning_details",
-        effort=EFFORT_OPENROUTER, errorShape="openrouter",
-        contextWindow=128000, nativeResponses=True,
+        effort=EFFORT_OPENROUTER,
+        contextWindow=128000,
     ),
     Profile(
         name="vllm", ports=(8000,),
-        replay=OPTIONAL, replayField="reasoning", errorShape="vllm",
-        nativeResponses=True,
+        replay=OPTIONAL, replayField="reasoning",
     ),
     Profile(
         name="llama.cpp", ports=(8080,),
-        replay=OPTIONAL, thinkTags=True, nativeResponses=True,
+        replay=OPTIONAL, thinkTags=True,
     ),
     Profile(
         name="ollama", ports=(11434,),
         replay=OPTIONAL, replayField="reasoning", toolChoice=_frozen({
             "auto": None, "required": None, "none": None, "named": None}),
-        nativeResponses=True,
     ),
 ]}
 
@@ -216,6 +208,8 @@ def detectProfile(baseURL: str) -> Profile:
     """
     The profile for an upstream, from its host (or, on loopback, from the
     default port of a local server); L{GENERIC} when nothing matches.
+    A server on another port may still be recognised from its model list
+    (L{detectProfileFromModels}).
     """
     parts = urlsplit(baseURL)
     host = (parts.hostname or "").lower()
@@ -227,6 +221,32 @@ def detectProfile(baseURL: str) -> Profile:
             if parts.port in profile.ports:
                 return profile
     return GENERIC
+
+
+# What llama.cpp's server says about itself in its model list: its name in
+# the Server header and as every model's owner, and the GGUF facts under
+# each model's "meta".  Any one is enough: no other server we know sends them.
+_LLAMACPP_OWNER = "llamacpp"
+_LLAMACPP_META = ("n_vocab", "n_ctx_train")
+
+
+def detectProfileFromModels(answer: object, server: str | None = None) -> Profile | None:
+    """
+    The profile of the server that sent C{answer}, the parsed body of its
+    C{/models} answer, with C{server}, its C{Server} header; L{None} when
+    they do not say.  Only llama.cpp's server is recognised this way.
+    """
+    if server is not None and server.strip().lower().startswith("llama.cpp"):
+        return PROFILES["llama.cpp"]
+    entries = answer.get("data") if isinstance(answer, dict) else None
+    for entry in entries if isinstance(entries, list) else ():
+        if not isinstance(entry, dict):
+            continue
+        meta = entry.get("meta")
+        if entry.get("owned_by") == _LLAMACPP_OWNER or (
+                isinstance(meta, dict) and all(key in meta for key in _LLAMACPP_META)):
+            return PROFILES["llama.cpp"]
+    return None
 
 
 def profileNamed(name: str) -> Profile:

@@ -4,6 +4,9 @@ Translation settings: the choices the sans-IO core makes, as one frozen value.
 
 from dataclasses import dataclass
 
+# The field the core carries reasoning in; adaptRequest renames it for the upstream.
+NEUTRAL_REASONING = "reasoning_content"
+
 REASONING_SUMMARY = "summary"
 REASONING_RAW = "raw"
 
@@ -21,8 +24,10 @@ class TranslationSettings:
         otherwise as C{response.incomplete} with reason C{content_filter}.
     @ivar developerRole: the Chat role C{developer} messages become.
     @ivar reasoningField: the assistant-message field that carries reasoning
-        back upstream when the reasoning did not come from this relay.
-    @ivar maxTokensField: the Chat parameter C{max_output_tokens} becomes.
+        back upstream; L{None}: the profile's.
+    @ivar maxTokensField: the Chat parameter C{max_output_tokens} becomes;
+        L{None}: the profile's.  Both are applied by C{adaptRequest}, the
+        one place a request meets its upstream's profile.
     @ivar secret: the key that signs reasoning carried in C{encrypted_content}.
     @ivar origin: the upstream a request goes to (its base URL), sealed with
         the reasoning it answers with: provider-specific reasoning data
@@ -33,7 +38,7 @@ class TranslationSettings:
     lengthAsCompleted: bool = False
     contentFilterAsFailed: bool = True
     developerRole: str = "system"
-    reasoningField: str = "reasoning_content"
-    maxTokensField: str = "max_tokens"
+    reasoningField: str | None = None
+    maxTokensField: str | None = None
     secret: bytes = b""
     origin: str = ""

@@ -158,6 +158,24 @@ class ParameterTests(SynchronousTestCase):
         self.assertEqual(chat["max_completion_tokens"], 100)
         self.assertFalse({"max_tokens", "temperature", "top_p", "reasoning_effort"} & set(chat))
 
+    def test_explicitFieldsOverrideProfile(self) -> None:
+        """
+        C{--max-tokens-field} and C{--reasoning-field} win over every
+        profile's own choice; without them the profile decides.  (They used
+        to be applied in translation and undone here.)
+        """
+        for name in PROFILES:
+            chat = adapted(name, maxTokensField="max_completion_tokens",
+                           reasoningField="reasoning")
+            self.assertEqual(chat.get("max_completion_tokens"), 100, name)
+            self.assertNotIn("max_tokens", chat, name)
+            if PROFILES[name].replay != "forbidden":
+                self.assertEqual(assistant(chat).get("reasoning"), "think", name)
+                self.assertNotIn("reasoning_content", assistant(chat), name)
+        self.assertEqual(adapted("generic")["max_tokens"], 100)
+        self.assertEqual(adapted("kimi")["max_completion_tokens"], 100)
+        self.assertEqual(assistant(adapted("ollama"))["reasoning"], "think")
+
     def test_mistralNoStreamOptions(self) -> None:
         self.assertNotIn("stream_options", adapted("mistral"))
 

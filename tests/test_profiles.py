@@ -604,7 +604,7 @@ class StrictUpstreamTests(RelayCase):
         C{max_completion_tokens}), no C{strict} in tool schemas,
         C{tool_choice} C{any} for C{required}: no 422.
         """
-        settings = TranslationSettings(secret=SECRET, maxTokensField="max_completion_tokens")
+        settings = TranslationSettings(secret=SECRET)
         body = request("magistral-medium-latest", max_output_tokens=512,
                        tool_choice="required")
 

@@ -31,6 +31,7 @@ from twisted.web.test.requesthelper import DummyChannel
 from codex_relay import RelayConfig, RelayService, TranslationSettings, relayResource
 from codex_relay._body import TranslatingBody, UpstreamIdle
 from codex_relay._request import translateRequest
+from codex_relay._routes import parseRoutingTable
 from codex_relay._translate_stream import StreamTranslator
 from codex_relay._upstream import UpstreamClient
 from tests.chunks import chunk, completion, finish, text, toolCall, usage
@@ -957,6 +958,23 @@ class TimeoutTests(RelayTestCase):
         error = self.assertError(self.successResultOf(d), 504, "upstream_timeout")
         self.assertIn("10 seconds", error["message"])
         self.assertEqual(self.upstream.disconnects, 1)
+        self.assertQuiet()
+
+    def test_upstreamTotalTimeout(self) -> None:
+        """
+        An upstream's own C{total_timeout} replaces the relay-wide one for
+        the requests routed to it.  (It used to be parsed and never read.)
+        """
+        table = parseRoutingTable(
+            '[upstreams.quick]\nbase_url = "{}"\ntotal_timeout = 7\n'.format(UPSTREAM), {})
+        self.makeRelay(headersTimeout=300, totalTimeout=100, routes=table)
+        self.upstream.queue(Hang(headers=False))
+        d = self.relay.request("POST", "/v1/responses", json=streamRequest())
+        self.relay.advance(6)
+        self.assertNoResult(d)
+        self.relay.advance(1)
+        error = self.assertError(self.successResultOf(d), 504, "upstream_timeout")
+        self.assertIn("7 seconds", error["message"])
         self.assertQuiet()
 
     def test_totalWhileStreaming(self) -> None:
