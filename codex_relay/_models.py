@@ -1,23 +1,51 @@
 """
 C{GET /v1/models}: one upstream's list proxied as it is, or, with several
 upstreams, every list merged under the names clients should use.
+
+Each upstream has its own timeout (its C{headers_timeout}, or the relay's)
+for the whole list.  With several, those that answer are merged and the
+others left out, with a warning; when none answers, the answer is an error
+(504 when they all timed out), never an empty list.
+
+A model list also tells which server sent it: an upstream whose generic
+profile was only detected, not named, learns llama.cpp's from it
+(L{learnProfiles} asks for the lists once at start, off the request path).
 """
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
-from twisted.internet.defer import Deferred, DeferredList
+from twisted.internet.defer import CancelledError, Deferred, DeferredList
+from twisted.internet.error import ConnectError, ConnectingCancelledError, DNSLookupError
+from twisted.internet.error import TimeoutError as ConnectTimeout
 from twisted.logger import Logger
+from twisted.python.failure import Failure
+from twisted.web.client import RequestTransmissionFailed, ResponseFailed, ResponseNeverReceived
 from twisted.web.server import NOT_DONE_YET, Request
 
-import treq
-
-from ._errors import RelayError, mapUpstreamError
+from ._body import MAX_WHOLE_BODY, UpstreamIdle, readBody
+from ._errors import RelayError, UpstreamTooLarge, mapUpstreamError
 from ._exchange import RelayContext, unreachable
-from ._routes import Upstream, mergeModelLists
+from ._profiles import detectProfileFromModels
+from ._routes import CHAT, Upstream, mergeModelLists
 from ._web import EnvelopeResource, Watch, serve, writeError
 
 log = Logger()
+
+# serve()'s own timer only backs up the upstreams' timeouts: it fires this
+# long after the last of them should have.
+_BACKSTOP = 1.0
+
+
+@dataclass(frozen=True)
+class _ModelList:
+    """
+    One upstream's model list: its body as received, and parsed.
+    """
+
+    body: bytes
+    parsed: Any
 
 
 class ModelsResource(EnvelopeResource):
@@ -33,66 +61,174 @@ class ModelsResource(EnvelopeResource):
 
     def render_GET(self, request: Request) -> int:
         state = Watch()
-        timeout = self._context.config.headersTimeout
-        # The whole model list is due within the headers timeout.
-        serve(request, lambda: self._answer(request, state), state, self._context.reactor,
-              timeout, "The upstream sent no model list within {:g} seconds.".format(timeout))
+        upstreams = list(self._context.table.upstreams.values())
+        seconds = max((self._timeout(u) for u in upstreams),
+                      default=self._context.config.headersTimeout) + _BACKSTOP
+        serve(request, lambda: self._answer(request, state, upstreams), state,
+              self._context.reactor, seconds,
+              "No upstream sent a model list within {:g} seconds.".format(seconds))
         return NOT_DONE_YET
 
-    async def _fetch(self, upstream: Upstream, authorization: str | None) -> bytes:
+    def learnProfiles(self) -> Deferred:
         """
-        One upstream's model list body; a L{RelayError} for an error answer.
+        Ask each upstream that may still learn its profile
+        (L{RoutingTable.mayLearnProfile}) and speaks Chat for its model list,
+        once, with the relay's own credentials: Codex never asks for one.
+        Failures are logged at debug level only.
+
+        @return: a L{Deferred} that fires with L{None} when every list has
+            come or failed; cancelling it stops those still under way.
         """
-        response = await self._context.client.getModels(upstream, authorization)
-        body = await treq.content(response)
+        table = self._context.table
+        attempts = []
+        for upstream in table.upstreams.values():
+            if upstream.api == CHAT and table.mayLearnProfile(upstream):
+                attempt = self._attempt(upstream, None)
+                attempt.addErrback(lambda failure, upstream=upstream: log.debug(
+                    "no model list from upstream {upstream!r} to learn its profile "
+                    "from: {error}", upstream=upstream.name, error=failure.value))
+                attempts.append(attempt)
+        return DeferredList(attempts).addCallback(lambda _: None)
+
+    def _timeout(self, upstream: Upstream) -> float:
+        if upstream.headersTimeout is not None:
+            return upstream.headersTimeout
+        return self._context.config.headersTimeout
+
+    def _attempt(self, upstream: Upstream, authorization: str | None) -> Deferred:
+        """
+        One upstream's model list within its timeout: fires with a
+        L{_ModelList}, or fails with a L{RelayError}.  Cancelling it stops
+        the upstream request.
+        """
+        def timedOut(result: object, seconds: float) -> Failure:
+            return Failure(RelayError(
+                504, "The upstream sent no model list within {:g} seconds.".format(seconds),
+                "server_error", "upstream_timeout"))
+
+        attempt = Deferred.fromCoroutine(self._fetch(upstream, authorization))
+        attempt.addTimeout(self._timeout(upstream), self._context.reactor,
+                           onTimeoutCancel=timedOut)
+        return attempt.addErrback(lambda failure: Failure(_asRelayError(failure)))
+
+    async def _fetch(self, upstream: Upstream, authorization: str | None) -> _ModelList:
+        context = self._context
+        response = await context.client.getModels(upstream, authorization)
+        idle = (upstream.idleTimeout if upstream.idleTimeout is not None
+                else context.config.idleTimeout)
+        body = await readBody(response, context.reactor, idle, limit=MAX_WHOLE_BODY)
         if response.code >= 300:  # redirects are not followed: an error too
-            raise mapUpstreamError(response.code, body, None, self._context.config.retryAfter)
+            raise mapUpstreamError(response.code, body, _header(response, b"retry-after"),
+                                   context.config.retryAfter)
         try:
-            json.loads(body)
+            parsed = json.loads(body)
         except ValueError:
             raise RelayError(502, "The upstream model list is not JSON.", "server_error",
-                             "bad_upstream_response")
-        return body
+                             "bad_upstream_response") from None
+        self._learn(upstream, parsed, _header(response, b"server"))
+        return _ModelList(body, parsed)
 
-    async def _answer(self, request: Request, state: Watch) -> None:
+    def _learn(self, upstream: Upstream, parsed: Any, server: str | None) -> None:
+        table = self._context.table
+        if not table.mayLearnProfile(upstream):
+            return
+        profile = detectProfileFromModels(parsed, server)
+        if profile is not None and table.learnProfile(upstream, profile):
+            log.info("upstream {upstream!r} ({url}) is {profile} by its model list: using "
+                     "its profile", upstream=upstream.name, url=upstream.baseURL,
+                     profile=profile.name)
+
+    async def _answer(self, request: Request, state: Watch, upstreams: list[Upstream]) -> None:
         header = request.getHeader(b"authorization")
         authorization = header.decode("latin-1") if header else None
-        upstreams = list(self._context.table.upstreams.values())
+        # The attempts fail only with a RelayError; a cancelled list still fires.
+        outcomes = await DeferredList(
+            [self._attempt(upstream, authorization) for upstream in upstreams],
+            consumeErrors=True)
+        if state.gone:
+            return  # nobody to answer
+        if state.timedOut:
+            writeError(request, RelayError(504, state.timedOut, "server_error",
+                                           "upstream_timeout"))
+            return
         if len(upstreams) == 1:
-            try:
-                body = await self._fetch(upstreams[0], authorization)
-            except Exception as error:
-                if not state.gone:
-                    writeError(request, _asRelayError(error, state))
+            [(succeeded, value)] = outcomes
+            if not succeeded:
+                writeError(request, value.value)
                 return
+            body = value.body  # proxied as it is
         else:
-            body = await self._merged(upstreams, authorization)
+            lists: dict[str, Any] = {}
+            failures: list[tuple[Upstream, RelayError]] = []
+            for upstream, (succeeded, value) in zip(upstreams, outcomes):
+                data = value.parsed.get("data") if (
+                    succeeded and isinstance(value.parsed, dict)) else None
+                if isinstance(data, list):
+                    lists[upstream.name] = data
+                    continue
+                error = value.value if not succeeded else RelayError(
+                    502, "The upstream model list has no data array.", "server_error",
+                    "bad_upstream_response")
+                lists[upstream.name] = error
+                failures.append((upstream, error))
+            if len(failures) == len(upstreams):
+                writeError(request, _noModelList(failures))
+                return
+            merged, warnings = mergeModelLists(self._context.table, lists)
+            for warning in warnings:
+                log.warn("{note}", note=warning)
+            body = json.dumps({"object": "list", "data": merged}).encode("utf-8")
         request.setHeader(b"content-type", b"application/json")
         request.write(body)
         request.finish()
 
-    async def _merged(self, upstreams: list[Upstream], authorization: str | None) -> bytes:
-        outcomes = await DeferredList(
-            [self._listOf(upstream, authorization) for upstream in upstreams],
-            consumeErrors=True)
-        results: dict[str, Any] = {}
-        for upstream, (succeeded, value) in zip(upstreams, outcomes):
-            results[upstream.name] = value if succeeded else value.value
-        merged, warnings = mergeModelLists(self._context.table, results)
-        for warning in warnings:
-            log.warn("{note}", note=warning)
-        return json.dumps({"object": "list", "data": merged}).encode("utf-8")
 
-    def _listOf(self, upstream: Upstream, authorization: str | None) -> Deferred:
-        async def listOf() -> Any:
-            return json.loads(await self._fetch(upstream, authorization)).get("data")
-
-        return Deferred.fromCoroutine(listOf())
+def _header(response: Any, name: bytes) -> str | None:
+    values = response.headers.getRawHeaders(name)
+    return values[0].decode("latin-1") if values else None
 
 
-def _asRelayError(error: BaseException, state: Watch) -> RelayError:
+def _asRelayError(failure: Failure) -> RelayError:
+    """
+    The answer for one upstream's failed model list.
+    """
+    error = failure.value
     if isinstance(error, RelayError):
         return error
-    if state.timedOut:
-        return RelayError(504, state.timedOut, "server_error", "upstream_timeout")
-    return unreachable(error, "model list")
+    if isinstance(error, UpstreamTooLarge):
+        return RelayError(502, "The upstream model list is larger than {} bytes.".format(
+            MAX_WHOLE_BODY), "server_error", "upstream_error")
+    if isinstance(error, UpstreamIdle):
+        return RelayError(504, str(error), "server_error", "upstream_timeout")
+    if isinstance(error, (CancelledError, ConnectingCancelledError)):
+        # The client went away, or serve()'s backstop fired: nothing to log.
+        return RelayError(504, "The model list was cancelled.", "server_error",
+                          "upstream_timeout")
+    if isinstance(error, ResponseFailed):
+        return RelayError(502, "The upstream closed the connection before the model list "
+                          "was complete.", "server_error", "upstream_error")
+    if isinstance(error, (ResponseNeverReceived, RequestTransmissionFailed, ConnectError,
+                          DNSLookupError, ConnectTimeout)):
+        return unreachable(error, "model list")
+    log.failure("fetching a model list", failure)
+    return RelayError(500, "relay error ({})".format(type(error).__name__),
+                      "server_error", "server_error")
+
+
+def _noModelList(failures: list[tuple[Upstream, RelayError]]) -> RelayError:
+    """
+    The answer when no upstream gave a model list: their common status (504
+    when all timed out, 429 with the longest C{Retry-After} when all
+    limited the rate...), or 502 when they failed in different ways; the
+    message says what became of each.
+    """
+    first = failures[0][1]
+    message = "No upstream gave a model list: {}".format("; ".join(
+        "{}: {}".format(upstream.name, error.message) for upstream, error in failures))
+    if any(error.status != first.status for _, error in failures):
+        return RelayError(502, message, "server_error", "upstream_error")
+    headers = dict(first.headers)
+    delays = [error.headers.get("Retry-After", "") for _, error in failures]
+    if all(delay.isdigit() for delay in delays):
+        headers["Retry-After"] = str(max(int(delay) for delay in delays))
+    return RelayError(first.status, message, first.type, first.code, first.param, headers)

@@ -28,8 +28,9 @@ The file::
     extra_params = { options = { num_ctx = 32768 } }  # merged into the body
     drop_params = ["parallel_tool_calls"]     # removed from the body
     withhold_tools = ["spawn_agent"]          # tools the upstream never sees
-    heal = { dsml = false } # switch healers off (false) or on (true): dsml,
-                            # glm_thinking; off for a profile without it is a no-op
+    heal = { dsml = false } # switch healers off (false) or on (true): dsml
+                            # (on for every route when tools are offered),
+                            # glm_thinking (the glm profile's)
 
 Routing, in this order:
 
@@ -77,8 +78,13 @@ APIS = (CHAT, RESPONSES)
 
 _EMPTY: Mapping[str, object] = MappingProxyType({})
 
+# On for every route whatever its profile: DeepSeek models are served by many
+# hosts, and the markup (full-width bars) never occurs in honest text.
+DEFAULT_HEALERS = frozenset({"dsml"})
+
 # Every healer some profile has; a route may switch any of them off or on.
-HEALERS = frozenset(healer for profile in PROFILES.values() for healer in profile.heal)
+HEALERS = DEFAULT_HEALERS | frozenset(
+    healer for profile in PROFILES.values() for healer in profile.heal)
 
 _TOP_KEYS = ("default_upstream", "upstreams", "routes")
 _UPSTREAM_KEYS = ("base_url", "api_key", "api_key_env", "profile", "api",
@@ -119,6 +125,9 @@ class Upstream:
     @ivar api: L{CHAT}, or L{RESPONSES} for passthrough to its C{/responses}.
     @ivar connectTimeout: seconds; L{None}: the relay-wide setting.  So are
         the other three timeouts.
+    @ivar profileDetected: C{profile} was detected from the URL, not named;
+        a generic one may then be replaced by what the upstream's model list
+        shows (L{RoutingTable.learnProfile}).
     """
 
     name: str
@@ -130,6 +139,7 @@ class Upstream:
     headersTimeout: float | None = None
     idleTimeout: float | None = None
     totalTimeout: float | None = None
+    profileDetected: bool = False
 
     def __repr__(self) -> str:
         # Never let a key reach a log line through a repr.
@@ -151,8 +161,8 @@ class Route:
     @ivar extraParams: merged into the request body (nested tables merge).
     @ivar dropParams: removed from the request body.
     @ivar withholdTools: tool names the upstream never sees.
-    @ivar heal: the healers on: the profile's, minus those the route
-        switches off, plus those it switches on.
+    @ivar heal: the healers on: L{DEFAULT_HEALERS} and the profile's,
+        minus those the route switches off, plus those it switches on.
     """
 
     upstream: Upstream
@@ -191,21 +201,27 @@ class _Rule:
             return self.upstreamModel
         return model[len(self.name):] if self.isPrefix else model
 
-    def routeFor(self, model: str) -> Route:
+    def routeFor(self, model: str, profile: Profile | None = None) -> Route:
         return routeTo(self.upstream, self.target(model), self.api, self.extraParams,
-                      self.dropParams, self.withholdTools, self.healOff, self.healOn)
+                      self.dropParams, self.withholdTools, self.healOff, self.healOn,
+                      profile)
 
 
 def routeTo(upstream: Upstream, upstreamModel: str, api: str | None = None,
            extraParams: Mapping[str, object] = _EMPTY, dropParams: tuple[str, ...] = (),
            withholdTools: tuple[str, ...] = (),
            healOff: frozenset[str] = frozenset(),
-           healOn: frozenset[str] = frozenset()) -> Route:
-    profile = upstream.profile.forModel(upstreamModel)
+           healOn: frozenset[str] = frozenset(),
+           profile: Profile | None = None) -> Route:
+    """
+    @param profile: the upstream's profile, when not C{upstream.profile}
+        (one learned since).
+    """
+    profile = (profile or upstream.profile).forModel(upstreamModel)
     return Route(upstream=upstream, upstreamModel=upstreamModel, profile=profile,
                  api=api or upstream.api, extraParams=extraParams, dropParams=dropParams,
                  withholdTools=withholdTools,
-                 heal=(frozenset(profile.heal) - healOff) | healOn)
+                 heal=((DEFAULT_HEALERS | frozenset(profile.heal)) - healOff) | healOn)
 
 
 class RoutingTable:
@@ -229,6 +245,8 @@ class RoutingTable:
         # Longest first; a stable sort keeps file order among equals (there are none).
         self._prefixes = sorted((rule for rule in self._rules if rule.isPrefix),
                                 key=lambda rule: -len(rule.name))
+        # Profiles learned from the upstreams' model lists, by upstream name.
+        self._learned: dict[str, Profile] = {}
 
     def __repr__(self) -> str:
         return "<RoutingTable upstreams={} routes={} default={}>".format(
@@ -244,13 +262,38 @@ class RoutingTable:
             return None
         rule = self._exact.get(model)
         if rule is not None:
-            return rule.routeFor(model)
+            return rule.routeFor(model, self.profileOf(rule.upstream))
         for rule in self._prefixes:
             if model.startswith(rule.name) and len(model) > len(rule.name):
-                return rule.routeFor(model)
+                return rule.routeFor(model, self.profileOf(rule.upstream))
         if self.default is not None:
-            return routeTo(self.default, model)
+            return routeTo(self.default, model, profile=self.profileOf(self.default))
         return None
+
+    def profileOf(self, upstream: Upstream) -> Profile:
+        """
+        The profile requests to C{upstream} use: its own, or one learned.
+        """
+        return self._learned.get(upstream.name, upstream.profile)
+
+    def mayLearnProfile(self, upstream: Upstream) -> bool:
+        """
+        Whether a profile may still be learned for C{upstream}: one of this
+        table's, whose profile was detected (not named) and came out generic.
+        """
+        return (self.upstreams.get(upstream.name) is upstream and upstream.profileDetected
+                and upstream.profile is GENERIC and upstream.name not in self._learned)
+
+    def learnProfile(self, upstream: Upstream, profile: Profile) -> bool:
+        """
+        Use C{profile} for C{upstream} from now on, if L{mayLearnProfile}.
+
+        @return: whether it was learned now (not before, nor refused).
+        """
+        if not self.mayLearnProfile(upstream) or profile is GENERIC:
+            return False
+        self._learned[upstream.name] = profile
+        return True
 
     def listedModels(self, upstreamName: str, ids: list[str]) -> list[str]:
         """
@@ -357,7 +400,8 @@ def singleUpstream(baseURL: str, apiKey: str | None,
         except KeyError as e:
             _fail("<options>", "profile", e.args[0])
     upstream = Upstream(name="default", baseURL=baseURL.rstrip("/"),
-                        apiKey=apiKey or None, profile=profile)
+                        apiKey=apiKey or None, profile=profile,
+                        profileDetected=profileName is None)
     return RoutingTable({upstream.name: upstream})
 
 
@@ -580,7 +624,8 @@ class _Parser:
                 timeouts[attribute] = float(value)
         api = self.api(path + ".api", raw.get("api", CHAT), line)
         return Upstream(name=name, baseURL=baseURL.rstrip("/"), apiKey=apiKey,
-                        profile=profile, api=api, **timeouts)
+                        profile=profile, api=api, profileDetected="profile" not in raw,
+                        **timeouts)
 
     def route(self, index: int, raw: dict, upstreams: Mapping[str, Upstream],
               line: int | None) -> _Rule:
