@@ -74,7 +74,8 @@ def openaiDecode(pieces: list[bytes]) -> int:
 
 def relayCore(pieces: list[bytes], healed: bool = False) -> int:
     chat = translateRequest(REQUEST, SETTINGS)
-    healer = contentFilter(PROFILES["llama.cpp"], {"dsml"}) if healed else None
+    healer = (contentFilter(PROFILES["llama.cpp"], {"dsml"}, chat.body.get("tools"))
+              if healed else None)
     translator = StreamTranslator(REQUEST, chat, SETTINGS, contentFilter=healer)
     decoder = SSEDecoder()
     written = sum(len(encodeEvent(e)) for e in translator.start())

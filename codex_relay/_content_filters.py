@@ -328,12 +328,21 @@ class DSMLHealer:
 
         @return: the text and call pieces it completes, in order.
         """
-        if not self._pending and "<" not in text:
+        if not self._pending:
             state = self._state
             if state == _TEXT:
-                # The common path: no "<", no markup.
-                return [_newTuple(Piece, ("text", text, "", ""))] if text else []
-            if state == _VALUE:
+                if "<" not in text:
+                    # The common path: no "<", no markup.
+                    return [_newTuple(Piece, ("text", text, "", ""))] if text else []
+                if _BAR not in text:
+                    # Code full of "<": every tag has a bar after its "<" or
+                    # "</", so only those two may begin one, at the end.
+                    if text.endswith("<"):
+                        self._pending, text = "<", text[:-1]
+                    elif text.endswith("</"):
+                        self._pending, text = "</", text[:-2]
+                    return [_newTuple(Piece, ("text", text, "", ""))] if text else []
+            elif state == _VALUE and "<" not in text:
                 # A long value: no closer can start here.
                 self._value.append(text)
                 self._raw.append(text)

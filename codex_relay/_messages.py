@@ -4,10 +4,11 @@ with the tool-call invariants Chat demands.  No Twisted here.
 """
 
 import json
+import re
 
 from ._carrier import ReasoningCarrier
 from ._errors import invalidRequest
-from ._settings import TranslationSettings
+from ._settings import NEUTRAL_REASONING, TranslationSettings
 from ._tools import ToolMap
 
 _CALLS = ("function_call", "custom_tool_call", "local_shell_call")
@@ -15,6 +16,9 @@ _OUTPUTS = ("function_call_output", "custom_tool_call_output", "local_shell_call
 _DETAILS = ("low", "high", "auto")
 _TEXT_PARTS = ("input_text", "output_text", "text")
 _CARRIED_FIELDS = ("reasoning_content", "reasoning", "reasoning_details")
+# One think block at the start of assistant text, in either dialect.
+_LEADING_THINK = re.compile(
+    r"\s*(?:<think>(.*?)</think>|\u25c1think\u25b7(.*?)\u25c1/think\u25b7)\s*", re.DOTALL)
 NO_OUTPUT = "(no output)"
 
 
@@ -107,7 +111,7 @@ def _reasoningFields(item: dict, settings: TranslationSettings,
         details = payload.get("details")
         if (isinstance(text, str) and field in _CARRIED_FIELDS
                 and (details is None or isinstance(details, list))):
-            target = field if field != "reasoning_details" else settings.reasoningField
+            target = field if field != "reasoning_details" else (settings.reasoningField or NEUTRAL_REASONING)
             fields: dict = {target: text}
             origin = payload.get("origin")
             # Signed provider data goes back only where it came from; text is neutral.
@@ -119,8 +123,40 @@ def _reasoningFields(item: dict, settings: TranslationSettings,
         parts = item.get(key)
         text = _joinedText(parts, partKey, "\n\n") if isinstance(parts, list) else ""
         if text:
-            return {settings.reasoningField: text}
+            return {(settings.reasoningField or NEUTRAL_REASONING): text}
     return {}
+
+
+def _liftThinking(message: dict, reasoningField: str) -> None:
+    """
+    Move the C{<think>} blocks that open an assistant message with tool
+    calls into its reasoning: some clients' tool loops send reasoning back
+    so, and DeepSeek and Kimi want it in their reasoning field on such
+    turns, not as text.  The rest of the text stays the content.
+    """
+    content = message["content"]
+    if not content or not isinstance(content, str):
+        return
+    thoughts = []
+    pos = 0
+    while (match := _LEADING_THINK.match(content, pos)) is not None:
+        thought = (match.group(1) if match.group(1) is not None else match.group(2)).strip()
+        if thought:
+            thoughts.append(thought)
+        pos = match.end()
+    if pos == 0:
+        return
+    message["content"] = content[pos:] or None
+    if not thoughts:
+        return
+    thought = "\n\n".join(thoughts)
+    field = next((key for key in ("reasoning_content", "reasoning") if key in message),
+                 reasoningField)
+    previous = message.get(field)
+    if not previous:
+        message[field] = thought
+    elif previous != thought:
+        message[field] = previous + "\n\n" + thought
 
 
 def _failedTail(items: list) -> int:
@@ -359,6 +395,7 @@ class MessageBuilder:
             calls = message.get("tool_calls")
             if message["role"] != "assistant" or not calls:
                 continue
+            _liftThinking(message, (self._settings.reasoningField or NEUTRAL_REASONING))
             if message["content"] == "":
                 message["content"] = None
             found = answers.get(id(message), {})

@@ -12,6 +12,10 @@ the last message is the tool message answering call X, reply with text,
 else call the tool), and answers anything unexpected with a 400 that Codex
 treats as fatal, so a broken translation fails fast and visibly.
 
+L{ProfileRoundTripTests} runs a tool round trip with the relay forced to
+the deepseek, kimi and glm profiles (C{--profile}), the upstream rejecting
+what that provider would.
+
 Codex exits 0 with an empty answer when it drops output it cannot parse,
 so every test checks the answer itself (the C{-o} file) and that Codex's
 debug log (C{RUST_LOG=codex_api=debug}) has no "failed to parse" line.
@@ -48,6 +52,7 @@ from tests.codex_harness import (
     trackingFactory,
 )
 from tests.fixtures import capture_codex
+from tests.test_profiles import deepseekThinking, firstOf, kimiControls, kimiThinking
 from tests.upstream import Drop, JSONReply, ReceivedRequest, Reply, ScriptedUpstream, Stream
 
 RELAY_KEY = "sk-test"
@@ -161,14 +166,17 @@ class _CodexTestCase(TestCase):
     ) -> tuple[ScriptedUpstream, str]:
         """
         Serve a L{ScriptedUpstream} with C{respond} on a loopback port.
-        Each request's arrival time (C{reactor.seconds()}) is recorded in
-        C{self.arrivals}.
+        Each Chat request is recorded in C{self.chat} (the upstream's
+        C{requests} also holds the relay's model-list requests), and its
+        arrival time (C{reactor.seconds()}) in C{self.arrivals}.
         """
         self.arrivals: list[float] = []
+        self.chat: list[ReceivedRequest] = []
         self.scriptErrors: list[str] = []
 
         def timed(body: Any, received: ReceivedRequest) -> Reply:
             self.arrivals.append(reactor.seconds())
+            self.chat.append(received)
             try:
                 return respond(body, received)
             except Exception:
@@ -239,7 +247,7 @@ class ToolRoundTripTests(_CodexTestCase):
         def respond(body: Any, received: ReceivedRequest) -> Reply:
             if answering(body, callId) is not None:
                 return textReply(answer)
-            if len(upstream.requests) > 1:
+            if len(self.chat) > 1:
                 return unexpected("the second request does not answer " + callId)
             if offers(body, "exec_command") is None:
                 return unexpected("exec_command is not offered")
@@ -252,9 +260,9 @@ class ToolRoundTripTests(_CodexTestCase):
         self.assertAnswered(run, answer)
         with open(os.path.join(environment.workdir, "created.txt")) as f:
             self.assertEqual(f.read(), "made by codex")
-        self.assertEqual(len(upstream.requests), 2)
-        first, second = (r.json for r in upstream.requests)
-        self.assertEqual(upstream.requests[0].headers["authorization"], "Bearer " + RELAY_KEY)
+        self.assertEqual(len(self.chat), 2)
+        first, second = (r.json for r in self.chat)
+        self.assertEqual(self.chat[0].headers["authorization"], "Bearer " + RELAY_KEY)
         self.assertEqual(first["model"], FALLBACK_MODEL)
         # Codex's fallback metadata: a namespace tool arrives flattened.
         self.assertIsNotNone(offers(first, "multi_agent_v1__close_agent"))
@@ -280,7 +288,7 @@ class ToolRoundTripTests(_CodexTestCase):
         def respond(body: Any, received: ReceivedRequest) -> Reply:
             if answering(body, callId) is not None:
                 return textReply(answer)
-            if len(upstream.requests) > 1:
+            if len(self.chat) > 1:
                 return unexpected("the second request does not answer " + callId)
             function = offers(body, "apply_patch")
             if function is None:
@@ -297,8 +305,8 @@ class ToolRoundTripTests(_CodexTestCase):
         self.assertNotIn("Model metadata for", run.stderr)  # the catalog entry was used
         with open(os.path.join(environment.workdir, "hello.txt")) as f:
             self.assertEqual(f.read(), "hello world\n")
-        self.assertEqual(len(upstream.requests), 2)
-        first, second = (r.json for r in upstream.requests)
+        self.assertEqual(len(self.chat), 2)
+        first, second = (r.json for r in self.chat)
         self.assertEqual(first["model"], CATALOG_MODEL)
         self.assertIn("Input grammar (lark)", offers(first, "apply_patch")["description"])
         # Codex replayed a custom_tool_call; the relay made it a function call again.
@@ -321,7 +329,7 @@ class ToolRoundTripTests(_CodexTestCase):
         def respond(body: Any, received: ReceivedRequest) -> Reply:
             assistant = assistantCalling(body, callId)
             if assistant is None:
-                if len(upstream.requests) > 1:
+                if len(self.chat) > 1:
                     return unexpected("the call {} is missing from the history".format(callId))
                 return toolCallReply(callId, "exec_command", {"cmd": "echo hello"},
                                      thinking=REASONING)
@@ -338,13 +346,153 @@ class ToolRoundTripTests(_CodexTestCase):
         run = await self.codex(environment, "Say hello with echo.")
 
         self.assertAnswered(run, answer)
-        self.assertEqual(len(upstream.requests), 2)
-        second = upstream.requests[1].json
+        self.assertEqual(len(self.chat), 2)
+        second = self.chat[1].json
         self.assertEqual(assistantCalling(second, callId)["reasoning_content"], REASONING)
         # Only that assistant message carries it.
         self.assertEqual(
             [m for m in second["messages"] if "reasoning_content" in m],
             [assistantCalling(second, callId)])
+
+
+# What the providers behind the profiles demand, for the scripted upstream.
+
+Demand = Callable[[dict, bytes], Reply | None]
+
+
+def kimiNoStrict(body: dict, rawBody: bytes) -> Reply | None:
+    # PROVIDERS.md §2: Kimi wants tool schemas without "strict".
+    for tool in body.get("tools") or ():
+        if "strict" in tool.get("function", {}):
+            return unexpected("Kimi: 'strict' in the schema of tool {}".format(
+                tool["function"].get("name")))
+    return None
+
+
+def glmThinking(body: dict, rawBody: bytes) -> Reply | None:
+    # GLM does answer without it, but keeps its reasoning to itself under
+    # Codex's long prompt (PROVIDERS.md §2): a relay that forgets it is broken.
+    if body.get("thinking") != {"type": "enabled"}:
+        return unexpected("GLM: no thinking: {\"type\": \"enabled\"}")
+    return None
+
+
+class ProfileRoundTripTests(_CodexTestCase):
+    """
+    The shell round trip of flow 1 with the profiles that change the request
+    most, forced with C{--profile} onto the scripted upstream, which rejects
+    what that provider would (the strict fakes' rules of
+    L{tests.test_profiles}, and the provider's own error) and needs the
+    reasoning it streamed back on the tool-call turn.
+    """
+
+    async def roundTrip(self, profile: str, model: str, demands: Demand,
+                        final: str = "Ran it.") -> tuple[CodexRun, list[dict]]:
+        """
+        Codex asks; the upstream reasons and calls exec_command; Codex runs
+        it and sends its output; the upstream answers C{final}.  Every
+        request must meet C{demands}.
+
+        @return: Codex's run and the Chat requests.
+        """
+        callId = "call_profile_1"
+
+        def respond(body: Any, received: ReceivedRequest) -> Reply:
+            rejection = demands(body, received.body)
+            if rejection is not None:
+                return rejection
+            assistant = assistantCalling(body, callId)
+            if assistant is None:
+                if len(self.chat) > 1:
+                    return unexpected("the call {} is missing from the history".format(callId))
+                if offers(body, "exec_command") is None:
+                    return unexpected("exec_command is not offered")
+                return toolCallReply(callId, "exec_command", {"cmd": "echo profile-ok"},
+                                     thinking=REASONING)
+            if answering(body, callId) is None:
+                return unexpected("the call {} is not answered last".format(callId))
+            return textReply(final)
+
+        upstream, url = await self.serveUpstream(respond)
+        environment = self.environment(self.startRelay(url, profile=profile), model=model)
+        run = await self.codex(environment, "Say profile-ok with echo.")
+        requests = [r.json for r in self.chat]
+        self.assertEqual(len(requests), 2, run.describe())
+        self.assertIn("profile-ok", answering(requests[1], callId)["content"])
+        return run, requests
+
+    def assertReasoningBack(self, requests: list[dict]) -> None:
+        """
+        The second request has the streamed reasoning itself (not a
+        placeholder) in C{reasoning_content} of the tool-call turn.
+        """
+        assistant = assistantCalling(requests[1], "call_profile_1")
+        self.assertEqual(assistant["reasoning_content"], REASONING)
+
+    async def test_deepseek(self) -> None:
+        """
+        DeepSeek: C{reasoning_content} on every assistant message with tool
+        calls.  Codex offers C{get_goal} with C{"required": []}, which once
+        made the DeepSeek route fail every request.
+        """
+        run, requests = await self.roundTrip(
+            "deepseek", FALLBACK_MODEL, deepseekThinking)
+        self.assertAnswered(run, "Ran it.")
+        self.assertEqual(offers(requests[0], "get_goal")["parameters"]["required"], [])
+        self.assertReasoningBack(requests)
+
+    async def test_kimi(self) -> None:
+        """
+        Kimi: C{reasoning_content} on every tool-call message, fixed
+        sampling, C{tool_choice} auto only, no C{strict} in tool schemas.
+        """
+        run, requests = await self.roundTrip(
+            "kimi", "kimi-k2.6", firstOf(kimiThinking, kimiControls, kimiNoStrict))
+        self.assertAnswered(run, "Ran it.")
+        self.assertReasoningBack(requests)
+
+    async def test_glm(self) -> None:
+        """
+        GLM: C{thinking: {"type": "enabled"}} on every request; its inline
+        C{<think>} in the final text is split off, so Codex's answer is the
+        text alone.
+        """
+        run, requests = await self.roundTrip(
+            "glm", "glm-4.6", glmThinking,
+            final="<think>The echo worked.</think>Ran it.")
+        self.assertAnswered(run, "Ran it.")
+        self.assertReasoningBack(requests)
+
+    async def test_dsmlHealedOnGenericRoute(self) -> None:
+        """
+        A DeepSeek model behind a host with no profile (generic here) leaks
+        its tool call as DSML markup: the relay heals it into an
+        exec_command call, Codex runs it, and the next request carries the
+        call and its output.
+        """
+        markup = ('I will run it.<\uff5c\uff5cDSML\uff5c\uff5cinvoke name="exec_command" '
+                  'string="echo healed-ok" />')
+
+        def respond(body: Any, received: ReceivedRequest) -> Reply:
+            messages = body.get("messages") or []
+            if messages and messages[-1].get("role") == "tool":
+                return textReply("Healed.")
+            if len(self.chat) > 1:
+                return unexpected("the second request does not answer the healed call")
+            return Stream([text(markup[:20]), text(markup[20:]), finish("stop"),
+                           chunk(choices=False, usage=usage(2000, 30))])
+
+        upstream, url = await self.serveUpstream(respond)
+        environment = self.environment(self.startRelay(url))
+        run = await self.codex(environment, "Say healed-ok with echo.")
+
+        self.assertAnswered(run, "Healed.")
+        second = self.chat[1].json
+        call = second["messages"][-2]["tool_calls"][0]
+        self.assertEqual((call["function"]["name"], json.loads(call["function"]["arguments"])),
+                         ("exec_command", {"cmd": "echo healed-ok"}))
+        self.assertEqual(second["messages"][-2]["content"], "I will run it.")
+        self.assertIn("healed-ok", answering(second, call["id"])["content"])
 
 
 class ErrorTests(_CodexTestCase):
@@ -373,8 +521,8 @@ class ErrorTests(_CodexTestCase):
         run = await self.codex(environment, "Hi.")
 
         self.assertAnswered(run, "Recovered.")
-        self.assertEqual(len(upstream.requests), 2)
-        self.assertEqual(upstream.requests[0].json, upstream.requests[1].json)
+        self.assertEqual(len(self.chat), 2)
+        self.assertEqual(self.chat[0].json, self.chat[1].json)
         self.assertGreaterEqual(self.arrivals[1] - self.arrivals[0], 0.9)
 
     async def test_rateLimitWithRetryAfter(self) -> None:
@@ -388,7 +536,7 @@ class ErrorTests(_CodexTestCase):
         run = await self.codex(environment, "Hi.")
 
         self.assertAnswered(run, "Recovered.")
-        self.assertEqual(len(upstream.requests), 2)
+        self.assertEqual(len(self.chat), 2)
         waited = self.arrivals[1] - self.arrivals[0]
         self.assertGreaterEqual(waited, 0.9)
         self.assertLess(waited, 2.9)
@@ -413,7 +561,7 @@ class ErrorTests(_CodexTestCase):
         # and as the turn's failure), but never "Reconnecting".
         self.assertNotIn("Reconnecting", run.stderr, run.describe())
         self.assertEqual((run.answer or "").strip(), "")
-        self.assertEqual(len(upstream.requests), 1)
+        self.assertEqual(len(self.chat), 1)
 
     async def test_upstreamDiesMidStream(self) -> None:
         """
@@ -434,8 +582,8 @@ class ErrorTests(_CodexTestCase):
         self.assertFailedWith(run, "ERROR: Reconnecting... 1/1",
                               "stream disconnected before completion")
         self.assertLess(run.elapsed, 20, run.describe())
-        self.assertEqual(len(upstream.requests), 2)
-        first, second = (r.json["messages"] for r in upstream.requests)
+        self.assertEqual(len(self.chat), 2)
+        first, second = (r.json["messages"] for r in self.chat)
         # What the retry did to history: before failing, the relay closed the
         # partial message with output_item.done (status "incomplete"), and
         # Codex keeps every output_item.done item in its history even when
@@ -459,7 +607,7 @@ class ErrorTests(_CodexTestCase):
 
         self.assertFailedWith(run, "Incomplete response returned, reason: max_output_tokens",
                               "The partial answ")
-        self.assertEqual(len(upstream.requests), 1)
+        self.assertEqual(len(self.chat), 1)
 
     async def test_truncatedAsCompleted(self) -> None:
         """
@@ -472,7 +620,7 @@ class ErrorTests(_CodexTestCase):
         run = await self.codex(environment, "Hi.")
 
         self.assertAnswered(run, "The partial answ")
-        self.assertEqual(len(upstream.requests), 1)
+        self.assertEqual(len(self.chat), 1)
 
 
 class TransportTests(_CodexTestCase):
@@ -495,7 +643,7 @@ class TransportTests(_CodexTestCase):
         self.assertAnswered(run, "Hi there.")
         self.assertNotIn("Reconnecting", run.stderr, run.describe())
         self.assertLess(run.elapsed, 5, run.describe())
-        self.assertEqual(len(upstream.requests), 1)
+        self.assertEqual(len(self.chat), 1)
 
     async def test_noRerouteWarningNorExtraTurn(self) -> None:
         """
@@ -508,7 +656,7 @@ class TransportTests(_CodexTestCase):
 
         self.assertAnswered(run, "Done.")
         self.assertNotIn("rerouted", run.stderr, run.describe())
-        self.assertEqual(len(upstream.requests), 1)
+        self.assertEqual(len(self.chat), 1)
 
 
 class PrintConfigTests(_CodexTestCase):

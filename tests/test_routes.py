@@ -116,7 +116,8 @@ class ReadmeExampleTests(SynchronousTestCase):
         self.assertEqual(route.upstreamModel, "kimi-k2-thinking")
         self.assertEqual(route.profile.name, "kimi")
         self.assertEqual(route.withholdTools, ("spawn_agent", "multi_agent_v1__close_agent"))
-        self.assertEqual(route.heal, frozenset())
+        # DSML healing is on for every route, whatever the profile.
+        self.assertEqual(route.heal, frozenset({"dsml"}))
 
     def test_prefixStripped(self) -> None:
         route = self.table.route("ollama/qwen3:8b")
@@ -310,7 +311,8 @@ api = "chat"
 
     def test_healSwitches(self) -> None:
         """
-        heal switches a profile's healers off, and others on.
+        heal switches a profile's healers (and dsml, on for every route)
+        off, and others on.
         """
         table = parse("""
 default_upstream = "glm"
@@ -340,9 +342,9 @@ heal = { dsml = true, glm_thinking = false }
         heals = {name: route.heal for name in ["glm-quiet", "glm-kept", "glm-other", "ds/v3"]
                  if (route := table.route(name)) is not None}
         self.assertEqual(heals, {
-            "glm-quiet": frozenset(),
-            "glm-kept": frozenset({"glm_thinking"}),
-            "glm-other": frozenset({"glm_thinking"}),
+            "glm-quiet": frozenset({"dsml"}),
+            "glm-kept": frozenset({"dsml", "glm_thinking"}),
+            "glm-other": frozenset({"dsml", "glm_thinking"}),
             "ds/v3": frozenset({"dsml"}),
         })
 
