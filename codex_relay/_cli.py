@@ -72,7 +72,8 @@ def main(argv: list[str] | None = None) -> int:
         redirectStandardIO=False)
     from twisted.internet import reactor
 
-    service = RelayService(configFromOptions(options), reactor, options["listen"])
+    service = RelayService(configFromOptions(options), reactor, options["listen"],
+                           announce=False, learnProfiles=True)
     outcome = {"code": 0}
 
     def listening(ports: list) -> None:

@@ -4,6 +4,7 @@ C{CODEX_RELAY_*} environment variable, then to its default.
 """
 
 import os
+import sys
 from typing import Any
 
 from twisted.application.service import IService
@@ -16,6 +17,8 @@ from ._logging import LEVELS
 from ._routes import ConfigError, loadRoutingTable, singleUpstream
 from ._service import RelayService
 from ._settings import REASONING_RAW, REASONING_SUMMARY, TranslationSettings
+from ._sse import MAX_EVENT_BYTES
+from ._version import __version__
 
 log = Logger()
 
@@ -52,6 +55,13 @@ class Options(usage.Options):
         "Completions upstream. Each option falls back to the environment variable "
         "named in its help, then to its default."
     )
+    def opt_version(self) -> None:
+        """
+        Print codex-relay's version and exit.
+        """
+        print("codex-relay", __version__)
+        sys.exit(0)
+
     optFlags = [
         ["length-as-completed", None,
          "Report finish_reason 'length' as a completed response whose last item is "
@@ -93,6 +103,10 @@ class Options(usage.Options):
         ["max-body-bytes", None, None,
          "largest request body accepted [CODEX_RELAY_MAX_BODY_BYTES; default {}]".format(
              DEFAULT_MAX_BODY), _positive(int)],
+        ["max-event-bytes", None, None,
+         "largest line or event of an upstream stream accepted "
+         "[CODEX_RELAY_MAX_EVENT_BYTES; default {}]".format(MAX_EVENT_BYTES),
+         _positive(int)],
         ["retry-after", None, None,
          "Retry-After seconds on a 429 whose upstream names no delay "
          "[CODEX_RELAY_RETRY_AFTER; default {}]".format(DEFAULT_RETRY_AFTER),
@@ -193,6 +207,7 @@ def configFromOptions(options: Options) -> RelayConfig:
         "idleTimeout": options["idle-timeout"],
         "totalTimeout": options["total-timeout"],
         "maxBodyBytes": options["max-body-bytes"],
+        "maxEventBytes": options["max-event-bytes"],
         "retryAfter": options["retry-after"],
     }
     return RelayConfig(
@@ -212,7 +227,8 @@ def makeService(options: Options, reactor: Any = None) -> IService:
     """
     if reactor is None:
         from twisted.internet import reactor  # type: ignore[no-redef]
-    service = RelayService(configFromOptions(options), reactor, options["listen"])
+    service = RelayService(configFromOptions(options), reactor, options["listen"],
+                           learnProfiles=True)
     original = service.startService
 
     def startService() -> None:

@@ -3,7 +3,7 @@ The twistd plugin, its Options and makeService, driven with MemoryReactor.
 """
 
 from twisted.application.service import IServiceMaker
-from twisted.internet.testing import MemoryReactor
+from twisted.internet.testing import MemoryReactorClock
 from twisted.plugin import getPlugins
 from twisted.python.usage import UsageError
 from twisted.trial.unittest import SynchronousTestCase
@@ -98,7 +98,7 @@ class MakeServiceTests(SynchronousTestCase):
         makeService listens on every endpoint through the given reactor and
         stopService stops listening.
         """
-        reactor = MemoryReactor()
+        reactor = MemoryReactorClock()
         options = parse(["--upstream", "http://127.0.0.1:9/v1",
                          "--listen", "tcp:4321:interface=127.0.0.1",
                          "--listen", "unix:relay.sock"])
