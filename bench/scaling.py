@@ -18,10 +18,10 @@ over the time for n.  A linear path gives about 4, a quadratic one about 16.
 import argparse
 import json
 import sys
-import time
-from typing import Callable
 
 sys.path.insert(0, ".")
+
+from translate import best  # noqa: E402  (bench/ is on the path when run as a script)
 
 from codex_relay._passthrough import PassthroughStream  # noqa: E402
 from codex_relay._request import translateRequest  # noqa: E402
@@ -99,15 +99,6 @@ def decoded(pieces: list[bytes]) -> None:
             decoder.feed(piece)
     except SSETooLarge:
         pass
-
-
-def best(function: Callable[[list[bytes]], None], pieces: list[bytes], rounds: int) -> float:
-    times = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        function(pieces)
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def main() -> None:

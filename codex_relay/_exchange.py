@@ -113,27 +113,28 @@ def unreachable(failure: BaseException, what: str) -> RelayError:
                       "server_error", "upstream_error")
 
 
-def classify(error: BaseException, timedOut: str | None) -> RelayError:
+def classify(error: BaseException, timedOut: str | None = None,
+             what: str = "response") -> RelayError:
     """
-    The answer for what ended an exchange: failures of the upstream's
-    connection or answer are 502 and 504; anything else is the relay's own
-    fault, a 500.
+    The answer for what ended an exchange with the upstream (over a
+    C{what}): failures of the upstream's connection or answer are 502 and
+    504; anything else is the relay's own fault, a 500.
     """
     if isinstance(error, RelayError):
         return error
     if isinstance(error, (CancelledError, ConnectingCancelledError)):
-        return RelayError(504, timedOut or "The request was cancelled.",
+        return RelayError(504, timedOut or "The {} was cancelled.".format(what),
                           "server_error", "upstream_timeout")
     if isinstance(error, UpstreamIdle):
         return RelayError(504, str(error), "server_error", "upstream_timeout")
     if isinstance(error, UpstreamTooLarge):
         return RelayError(502, str(error), "server_error", "upstream_error")
     if isinstance(error, ResponseFailed):
-        return RelayError(502, "The upstream closed the connection before the response "
-                          "was complete.", "server_error", "upstream_error")
+        return RelayError(502, "The upstream closed the connection before the {} was "
+                          "complete.".format(what), "server_error", "upstream_error")
     if isinstance(error, (ResponseNeverReceived, RequestTransmissionFailed, ConnectError,
                           DNSLookupError, ConnectTimeout)):
-        return unreachable(error, "request")
+        return unreachable(error, "request" if what == "response" else what)
     return RelayError(500, "relay error ({})".format(type(error).__name__),
                       "server_error", "server_error")
 

@@ -4,8 +4,9 @@ size (413) and the header size (431), both answered with an OpenAI error
 envelope rather than a bare status or a dropped connection.
 """
 
-from typing import Any
+from typing import Any, cast
 
+from twisted.internet.interfaces import ITCPTransport
 from twisted.web import http
 from twisted.web.server import Request, Site
 
@@ -74,7 +75,8 @@ class LimitedChannel(http.HTTPChannel):
     def _headersTooLarge(self) -> None:
         body = RelayError(431, "The request headers are larger than {} bytes.".format(
             self.totalHeadersSize), code="request_header_fields_too_large").body()
-        self.transport.write(
+        transport = cast(ITCPTransport, self.transport)
+        transport.write(
             b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
             b"Content-Type: application/json\r\nConnection: close\r\n"
             b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
@@ -82,7 +84,7 @@ class LimitedChannel(http.HTTPChannel):
         # reset the connection, and the client might never read the answer.
         self._discarding = True
         self.setRawMode()
-        self.transport.loseWriteConnection()
+        transport.loseWriteConnection()
         self.setTimeout(_DRAIN_SECONDS)
 
 

@@ -111,7 +111,7 @@ def _reasoningFields(item: dict, settings: TranslationSettings,
         details = payload.get("details")
         if (isinstance(text, str) and field in _CARRIED_FIELDS
                 and (details is None or isinstance(details, list))):
-            target = field if field != "reasoning_details" else (settings.reasoningField or NEUTRAL_REASONING)
+            target = field if field != "reasoning_details" else NEUTRAL_REASONING
             fields: dict = {target: text}
             origin = payload.get("origin")
             # Signed provider data goes back only where it came from; text is neutral.
@@ -123,11 +123,11 @@ def _reasoningFields(item: dict, settings: TranslationSettings,
         parts = item.get(key)
         text = _joinedText(parts, partKey, "\n\n") if isinstance(parts, list) else ""
         if text:
-            return {(settings.reasoningField or NEUTRAL_REASONING): text}
+            return {NEUTRAL_REASONING: text}
     return {}
 
 
-def _liftThinking(message: dict, reasoningField: str) -> None:
+def _liftThinking(message: dict) -> None:
     """
     Move the C{<think>} blocks that open an assistant message with tool
     calls into its reasoning: some clients' tool loops send reasoning back
@@ -151,7 +151,7 @@ def _liftThinking(message: dict, reasoningField: str) -> None:
         return
     thought = "\n\n".join(thoughts)
     field = next((key for key in ("reasoning_content", "reasoning") if key in message),
-                 reasoningField)
+                 NEUTRAL_REASONING)
     previous = message.get(field)
     if not previous:
         message[field] = thought
@@ -395,7 +395,7 @@ class MessageBuilder:
             calls = message.get("tool_calls")
             if message["role"] != "assistant" or not calls:
                 continue
-            _liftThinking(message, (self._settings.reasoningField or NEUTRAL_REASONING))
+            _liftThinking(message)
             if message["content"] == "":
                 message["content"] = None
             found = answers.get(id(message), {})

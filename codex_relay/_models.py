@@ -16,17 +16,14 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from twisted.internet.defer import CancelledError, Deferred, DeferredList
-from twisted.internet.error import ConnectError, ConnectingCancelledError, DNSLookupError
-from twisted.internet.error import TimeoutError as ConnectTimeout
+from twisted.internet.defer import Deferred, DeferredList
 from twisted.logger import Logger
 from twisted.python.failure import Failure
-from twisted.web.client import RequestTransmissionFailed, ResponseFailed, ResponseNeverReceived
 from twisted.web.server import NOT_DONE_YET, Request
 
-from ._body import MAX_WHOLE_BODY, UpstreamIdle, readBody
-from ._errors import RelayError, UpstreamTooLarge, mapUpstreamError
-from ._exchange import RelayContext, unreachable
+from ._body import MAX_WHOLE_BODY, readBody
+from ._errors import RelayError, mapUpstreamError
+from ._exchange import RelayContext, classify
 from ._profiles import detectProfileFromModels
 from ._routes import CHAT, Upstream, mergeModelLists
 from ._web import EnvelopeResource, Watch, serve, writeError
@@ -83,11 +80,8 @@ class ModelsResource(EnvelopeResource):
         attempts = []
         for upstream in table.upstreams.values():
             if upstream.api == CHAT and table.mayLearnProfile(upstream):
-                attempt = self._attempt(upstream, None)
-                attempt.addErrback(lambda failure, upstream=upstream: log.debug(
-                    "no model list from upstream {upstream!r} to learn its profile "
-                    "from: {error}", upstream=upstream.name, error=failure.value))
-                attempts.append(attempt)
+                attempts.append(self._attempt(upstream, None).addErrback(
+                    _notLearned, upstream))
         return DeferredList(attempts).addCallback(lambda _: None)
 
     def _timeout(self, upstream: Upstream) -> float:
@@ -183,6 +177,11 @@ class ModelsResource(EnvelopeResource):
         request.finish()
 
 
+def _notLearned(failure: Failure, upstream: Upstream) -> None:
+    log.debug("no model list from upstream {upstream!r} to learn its profile from: {error}",
+              upstream=upstream.name, error=failure.value)
+
+
 def _header(response: Any, name: bytes) -> str | None:
     values = response.headers.getRawHeaders(name)
     return values[0].decode("latin-1") if values else None
@@ -193,26 +192,10 @@ def _asRelayError(failure: Failure) -> RelayError:
     The answer for one upstream's failed model list.
     """
     error = failure.value
-    if isinstance(error, RelayError):
-        return error
-    if isinstance(error, UpstreamTooLarge):
-        return RelayError(502, "The upstream model list is larger than {} bytes.".format(
-            MAX_WHOLE_BODY), "server_error", "upstream_error")
-    if isinstance(error, UpstreamIdle):
-        return RelayError(504, str(error), "server_error", "upstream_timeout")
-    if isinstance(error, (CancelledError, ConnectingCancelledError)):
-        # The client went away, or serve()'s backstop fired: nothing to log.
-        return RelayError(504, "The model list was cancelled.", "server_error",
-                          "upstream_timeout")
-    if isinstance(error, ResponseFailed):
-        return RelayError(502, "The upstream closed the connection before the model list "
-                          "was complete.", "server_error", "upstream_error")
-    if isinstance(error, (ResponseNeverReceived, RequestTransmissionFailed, ConnectError,
-                          DNSLookupError, ConnectTimeout)):
-        return unreachable(error, "model list")
-    log.failure("fetching a model list", failure)
-    return RelayError(500, "relay error ({})".format(type(error).__name__),
-                      "server_error", "server_error")
+    answer = classify(error, what="model list")
+    if answer.status == 500:
+        log.failure("fetching a model list", failure)
+    return answer
 
 
 def _noModelList(failures: list[tuple[Upstream, RelayError]]) -> RelayError:

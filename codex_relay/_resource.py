@@ -5,7 +5,7 @@ OpenAI error envelope for everything else.
 
 from typing import Any
 
-from twisted.web.resource import IResource
+from twisted.internet.defer import Deferred
 from twisted.web.server import NOT_DONE_YET, Request
 
 from ._config import RelayConfig
@@ -59,8 +59,31 @@ class HealthResource(EnvelopeResource):
         return b'{"status":"ok"}'
 
 
+class RelayRoot(EnvelopeResource):
+    """
+    The root of the relay's tree: C{/v1/responses}, C{/v1/models} and
+    C{/health}.
+    """
+
+    def __init__(self, context: RelayContext) -> None:
+        super().__init__()
+        v1 = EnvelopeResource()
+        self._models = ModelsResource(context)
+        self.putChild(b"v1", v1)
+        self.putChild(b"health", HealthResource())
+        v1.putChild(b"responses", ResponsesResource(context))
+        v1.putChild(b"models", self._models)
+
+    def learnProfiles(self) -> Deferred:
+        """
+        Ask the upstreams whose profile may still be learned for their model
+        lists, once (L{ModelsResource.learnProfiles}).
+        """
+        return self._models.learnProfiles()
+
+
 def relayResource(config: RelayConfig, reactor: Any,
-                  client: UpstreamClient | None = None) -> IResource:
+                  client: UpstreamClient | None = None) -> RelayRoot:
     """
     The relay's resource tree, to serve or to mount under an existing one.
 
@@ -69,11 +92,4 @@ def relayResource(config: RelayConfig, reactor: Any,
     """
     if client is None:
         client = UpstreamClient.fromConfig(reactor, config)
-    context = RelayContext(config, client, reactor, config.routingTable())
-    root = EnvelopeResource()
-    v1 = EnvelopeResource()
-    root.putChild(b"v1", v1)
-    root.putChild(b"health", HealthResource())
-    v1.putChild(b"responses", ResponsesResource(context))
-    v1.putChild(b"models", ModelsResource(context))
-    return root
+    return RelayRoot(RelayContext(config, client, reactor, config.routingTable()))

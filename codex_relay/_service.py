@@ -66,8 +66,7 @@ class RelayService(Service):
         if self._learnProfiles:
             # Codex never lists the models, so ask once here, off the request
             # path, whether an upstream is a server with its own profile.
-            models = self.resource.getStaticEntity(b"v1").getStaticEntity(b"models")
-            self._learning = models.learnProfiles()
+            self._learning = self.resource.learnProfiles()
 
     def _listened(self, ports: list[Any]) -> list[Any]:
         self.ports = ports

@@ -547,5 +547,5 @@ class _ReasoningDetails:
         for (_, name), (target, parts) in self._parts.items():
             target[name] = "".join(parts)
         kept = self._kept
-        self.__init__()
+        self._kept, self._byKey, self._parts = [], {}, {}
         return kept

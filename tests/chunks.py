@@ -209,3 +209,19 @@ WEATHER_TOOL = {
     },
     "strict": True,
 }
+
+
+class CountingText(str):
+    """
+    A delta that counts the concatenations it takes part in.
+    """
+
+    concatenations = 0
+
+    def __add__(self, other: str) -> str:
+        CountingText.concatenations += 1
+        return str.__add__(self, other)
+
+    def __radd__(self, other: str) -> str:
+        CountingText.concatenations += 1
+        return str.__add__(other, self)

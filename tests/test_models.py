@@ -363,7 +363,7 @@ class ModelsTests(RelayCase):
         code, body, _ = await self.models()
         self.assertEqual(code, 502, body)
         self.assertEqual(body["error"]["message"],
-                         "The upstream model list is larger than {} bytes.".format(
+                         "The upstream answer is larger than {} bytes.".format(
                              MAX_WHOLE_BODY))
 
     async def test_notJSON(self) -> None:

@@ -29,7 +29,7 @@ from codex_relay._passthrough import PassthroughStream, RelayedBody, forwardedBo
 from codex_relay._routes import parseRoutingTable
 from codex_relay._sse import MAX_EVENT_BYTES, SSEEvent, SSETooLarge, encodeEvent
 from tests import oracle
-from tests.chunks import finish, text
+from tests.chunks import CountingText, finish, text
 from tests.test_loopback import LoopbackTestCase, stallThroughRelay
 from tests.test_sdk import serveUpstream, trackConnections, webClient
 from tests.upstream import (
@@ -810,22 +810,6 @@ class RelayedBodyTests(SynchronousTestCase):
         self.clock.advance(10)
         self.failureResultOf(self.body.done, UpstreamIdle)
         self.assertEqual(self.transport.producerState, "stopped")
-
-
-class CountingText(str):
-    """
-    A delta that counts the concatenations it takes part in.
-    """
-
-    concatenations = 0
-
-    def __add__(self, other: str) -> str:
-        CountingText.concatenations += 1
-        return str.__add__(self, other)
-
-    def __radd__(self, other: str) -> str:
-        CountingText.concatenations += 1
-        return str.__add__(other, self)
 
 
 class PassthroughBoundsTests(SynchronousTestCase):

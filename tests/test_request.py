@@ -829,7 +829,7 @@ class MessageTests(BadRequestMixin, SynchronousTestCase):
         self.assertEqual(
             replayed({"text": "deep", "field": "reasoning_details", "details": details},
                      TranslationSettings(secret=SECRET, reasoningField="reasoning")),
-            {"role": "assistant", "content": "a", "reasoning": "deep",
+            {"role": "assistant", "content": "a", "reasoning_content": "deep",
              "reasoning_details": details})
 
     def test_reasoningFallback(self) -> None:
@@ -856,7 +856,7 @@ class MessageTests(BadRequestMixin, SynchronousTestCase):
         self.assertEqual(
             messagesOf([{"type": "reasoning", "summary": summary}, assistantItem("a")],
                        TranslationSettings(reasoningField="reasoning")),
-            [{"role": "assistant", "content": "a", "reasoning": "one\n\ntwo"}])
+            [{"role": "assistant", "content": "a", "reasoning_content": "one\n\ntwo"}])
 
     def test_reasoningDroppedBeforeUser(self) -> None:
         """

@@ -120,12 +120,12 @@ class MessageTests(SynchronousTestCase):
 
     def test_reasoningFieldSetting(self) -> None:
         """
-        The field is the translation's C{reasoningField}, as for reasoning
-        items from elsewhere.
+        Translation carries it in the neutral field whatever
+        C{reasoningField} says: adaptRequest alone applies that option.
         """
         self.assertAssistant(
             loop("<think>" + THOUGHT + "</think>Now."),
-            {"role": "assistant", "content": "Now.", "reasoning": THOUGHT,
+            {"role": "assistant", "content": "Now.", "reasoning_content": THOUGHT,
              "tool_calls": [chatCall("c1")]},
             TranslationSettings(secret=b"s", reasoningField="reasoning"))
 

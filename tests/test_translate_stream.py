@@ -21,6 +21,7 @@ from codex_relay._sse import SSEDecoder
 from codex_relay._translate_stream import StreamTranslator
 
 from . import chunks as C
+from .chunks import CountingText
 from .oracle import checkEvents, checkResponse
 
 SECRET = b"test-secret"
@@ -1911,22 +1912,6 @@ class CountingIndex(int):
         return int(self) == other
 
     __hash__ = int.__hash__
-
-
-class CountingText(str):
-    """
-    A text fragment that counts the concatenations it takes part in.
-    """
-
-    concatenations = 0
-
-    def __add__(self, other: str) -> str:
-        CountingText.concatenations += 1
-        return str.__add__(self, other)
-
-    def __radd__(self, other: str) -> str:
-        CountingText.concatenations += 1
-        return str.__add__(other, self)
 
 
 class ReasoningDetailsTests(SynchronousTestCase):
