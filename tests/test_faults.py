@@ -290,3 +290,41 @@ class StaleConnectionTests(LoopbackTestCase):
         closing = self.service.client.close()
         if isinstance(closing, Deferred):
             await closing
+
+
+class UpstreamStreamFaultTests(LoopbackTestCase):
+    """
+    Stream faults from a real upstream socket, seen by a real client.
+    """
+
+    async def test_onlyNonJSONLines(self) -> None:
+        """
+        Only unparsable events, then C{[DONE]}: a failed response, not an
+        empty completed one.
+        """
+        await self.setUpRelay()
+        self.upstream.queue(Stream([b"data: <html>\n\n", b"data: {oops\n\n"]))
+        events = await self.stream()
+        self.assertEqual(events[-1]["type"], "response.failed")
+        self.assertEqual(events[-1]["response"]["error"]["code"], "server_error")
+        self.assertIn("not JSON", events[-1]["response"]["error"]["message"])
+
+    async def test_splitSurrogatePair(self) -> None:
+        """
+        An emoji escaped as a surrogate pair and split across two events
+        reaches the client whole: no delta holds a lone surrogate, which
+        Codex's serde_json and pydantic reject.
+        """
+        await self.setUpRelay()
+        self.upstream.queue(Stream([
+            b'data: {"choices":[{"index":0,"delta":{"content":"smile \\ud83d"}}]}\n\n',
+            b'data: {"choices":[{"index":0,"delta":{"content":"\\ude00!"}}]}\n\n',
+            finish("stop")]))
+        response = await self.post(streamRequest())
+        raw = await treq.content(response)
+        self.assertNotIn(b"\\ud83d", raw)
+        events = checkStream(raw)
+        deltas = [e["delta"] for e in events if e["type"] == "response.output_text.delta"]
+        self.assertEqual("".join(deltas), "smile \U0001F600!")
+        for delta in deltas:
+            delta.encode("utf-8")  # a lone surrogate cannot be UTF-8
