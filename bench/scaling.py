@@ -23,11 +23,11 @@ sys.path.insert(0, ".")
 
 from translate import best  # noqa: E402  (bench/ is on the path when run as a script)
 
-from codex_relay._passthrough import PassthroughStream  # noqa: E402
-from codex_relay._request import translateRequest  # noqa: E402
-from codex_relay._settings import TranslationSettings  # noqa: E402
-from codex_relay._sse import SSEDecoder, SSETooLarge, encodeEvent  # noqa: E402
-from codex_relay._translate_stream import StreamTranslator  # noqa: E402
+from codex_relay._web.passthrough import PassthroughStream  # noqa: E402
+from codex_relay._core.request.translate import translateRequest  # noqa: E402
+from codex_relay._core.settings import TranslationSettings  # noqa: E402
+from codex_relay._core.sse import SSEDecoder, SSETooLarge, encodeEvent  # noqa: E402
+from codex_relay._core.stream.translator import StreamTranslator  # noqa: E402
 
 SETTINGS = TranslationSettings(secret=b"bench")
 REQUEST = {"model": "bench", "input": "hi", "stream": True,

@@ -22,12 +22,12 @@ sys.path.insert(0, ".")
 
 from openai._streaming import SSEDecoder as OpenAIDecoder  # noqa: E402
 
-from codex_relay._adapt import contentFilter  # noqa: E402
-from codex_relay._profiles import PROFILES  # noqa: E402
-from codex_relay._request import translateRequest  # noqa: E402
-from codex_relay._settings import TranslationSettings  # noqa: E402
-from codex_relay._sse import SSEDecoder, encodeEvent  # noqa: E402
-from codex_relay._translate_stream import StreamTranslator  # noqa: E402
+from codex_relay._providers.adapt import contentFilter  # noqa: E402
+from codex_relay._providers.profiles import PROFILES  # noqa: E402
+from codex_relay._core.request.translate import translateRequest  # noqa: E402
+from codex_relay._core.settings import TranslationSettings  # noqa: E402
+from codex_relay._core.sse import SSEDecoder, encodeEvent  # noqa: E402
+from codex_relay._core.stream.translator import StreamTranslator  # noqa: E402
 
 SETTINGS = TranslationSettings(secret=b"bench")
 REQUEST = {

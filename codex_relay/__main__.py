@@ -1,5 +1,5 @@
 import sys
 
-from ._cli import main
+from codex_relay._run.cli import main
 
 sys.exit(main())

@@ -6,8 +6,8 @@ import json
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from codex_relay._adapt import adaptRequest, alnum9
-from codex_relay._profiles import GENERIC, PROFILES, detectProfile, profileNamed
+from codex_relay._providers.adapt import adaptRequest, alnum9
+from codex_relay._providers.profiles import GENERIC, PROFILES, detectProfile, profileNamed
 
 
 def body(**fields: object) -> dict:
@@ -232,7 +232,7 @@ class ContentFilterTests(SynchronousTestCase):
         A DSML invoke that names no parameter gives its value to the tool's
         first required parameter, and the healing is counted.
         """
-        from codex_relay._adapt import contentFilter, healedCalls
+        from codex_relay._providers.adapt import contentFilter, healedCalls
 
         tools = [{"type": "function", "function": {
             "name": "exec_command", "parameters": {"required": ["cmd"]}}}]
@@ -244,7 +244,7 @@ class ContentFilterTests(SynchronousTestCase):
         self.assertEqual(healedCalls(healer), 1)
 
     def test_noFilterForPlainProfiles(self) -> None:
-        from codex_relay._adapt import contentFilter
+        from codex_relay._providers.adapt import contentFilter
 
         self.assertIsNone(contentFilter(GENERIC, ()))
         self.assertIsNotNone(contentFilter(profileNamed("llama.cpp"), ()))

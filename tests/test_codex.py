@@ -41,7 +41,7 @@ from twisted.trial.unittest import TestCase
 from twisted.web.server import Site
 
 from codex_relay import start
-from codex_relay._catalog import buildCatalog
+from codex_relay._tools.catalog import buildCatalog
 from tests.chunks import chunk, finish, reasoning, text, toolCall, usage
 from tests.codex_harness import (
     CodexEnvironment,

@@ -29,14 +29,14 @@ from typing import Any
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from codex_relay._adapt import adaptRequest, alnum9, contentFilter, healedCalls
-from codex_relay._carrier import ReasoningCarrier
-from codex_relay._content_filters import DSMLHealer
-from codex_relay._profiles import FORBIDDEN, PROFILES, REQUIRED, Profile
-from codex_relay._request import ChatRequest, translateRequest
-from codex_relay._routes import Route, parseRoutingTable, singleUpstream
-from codex_relay._settings import TranslationSettings
-from codex_relay._translate_stream import StreamTranslator
+from codex_relay._providers.adapt import adaptRequest, alnum9, contentFilter, healedCalls
+from codex_relay._core.carrier import ReasoningCarrier
+from codex_relay._providers.healers import DSMLHealer
+from codex_relay._providers.profiles import FORBIDDEN, PROFILES, REQUIRED, Profile
+from codex_relay._core.request.translate import ChatRequest, translateRequest
+from codex_relay._providers.routes import Route, parseRoutingTable, singleUpstream
+from codex_relay._core.settings import TranslationSettings
+from codex_relay._core.stream.translator import StreamTranslator
 from tests import oracle
 from tests.chunks import chunk, finish, reasoning, text, toolCall, usage
 from tests.test_profiles import (
@@ -463,7 +463,7 @@ def routeFor(profileName: str | None, model: str, config: str | None = None) -> 
 def adapted(request: dict, route: Route) -> tuple[ChatRequest, object, TranslationSettings]:
     """
     C{request} translated and adapted for C{route}, with the content filter
-    its answer goes through, as L{codex_relay._exchange} builds them.
+    its answer goes through, as L{codex_relay._web.exchange} builds them.
     """
     settings = dataclasses.replace(SETTINGS, origin=route.upstream.baseURL)
     chat = translateRequest(copy.deepcopy(request), settings)

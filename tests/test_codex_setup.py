@@ -14,10 +14,10 @@ from twisted.internet.threads import deferToThread
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 from twisted.web.test.requesthelper import DummyRequest
 
-from codex_relay._catalog import UnknownTemplate, buildCatalog
-from codex_relay._cli import relayBaseURL
-from codex_relay._codex_setup import configSnippet
-from codex_relay._resource import ResponsesResource
+from codex_relay._tools.catalog import UnknownTemplate, buildCatalog
+from codex_relay._run.cli import relayBaseURL
+from codex_relay._tools.codex_setup import configSnippet
+from codex_relay._web.resource import ResponsesResource
 from tests.test_sdk import serveUpstream
 from tests.upstream import ScriptedUpstream
 

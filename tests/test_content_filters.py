@@ -1,5 +1,5 @@
 """
-Tests for L{codex_relay._content_filters}: the C{<think>} splitter, the DSML
+Tests for L{codex_relay._providers.healers}: the C{<think>} splitter, the DSML
 healer and their chain, with exact pieces, and properties: any chunking
 gives the same merged pieces, and only a possible marker start is held back.
 """
@@ -9,7 +9,7 @@ import json
 from hypothesis import given, settings, strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
-from codex_relay._content_filters import (
+from codex_relay._providers.healers import (
     DSMLHealer,
     Piece,
     ThinkTagSplitter,

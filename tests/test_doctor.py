@@ -19,7 +19,7 @@ from twisted.trial.unittest import SynchronousTestCase, TestCase
 from twisted.web.resource import Resource
 from twisted.web.server import Request, Site
 
-from codex_relay._doctor_probes import (
+from codex_relay._tools.doctor.probes import (
     FAIL,
     INFO,
     OK,
@@ -33,7 +33,7 @@ from codex_relay._doctor_probes import (
     streamRequest,
     toolRequest,
 )
-from codex_relay._doctor_checks import (
+from codex_relay._tools.doctor.checks import (
     Answer,
     Check,
     Unreachable,
@@ -51,9 +51,9 @@ from codex_relay._doctor_checks import (
     unreachableCheck,
     usageCheck,
 )
-from codex_relay._profiles import PROFILES
-from codex_relay._routes import parseRoutingTable, singleUpstream
-from codex_relay._settings import TranslationSettings
+from codex_relay._providers.profiles import PROFILES
+from codex_relay._providers.routes import parseRoutingTable, singleUpstream
+from codex_relay._core.settings import TranslationSettings
 from tests.chunks import chunk, completion, finish, reasoning, sse, text, toolCall, usage
 from tests.test_sdk import serveUpstream, trackConnections
 from tests.upstream import JSONReply, ReceivedRequest, ScriptedUpstream, Stream

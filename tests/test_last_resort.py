@@ -12,7 +12,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from twisted.web.server import Request
 from twisted.web.test.requesthelper import DummyChannel
 
-from codex_relay._web import Watch, serve
+from codex_relay._web.serving import Watch, serve
 from tests.oracle import checkStream
 from tests.test_resource import LogCapture, RelayTestCase, streamRequest
 from tests.upstream import Stream
@@ -138,7 +138,7 @@ class RelayFaultTests(RelayTestCase):
         self.upstream.queue(Stream([{"choices": [{"index": 0, "delta": {
             "content": "hi"}}]}]))
         # A route whose healer is broken: the relay's own code fails.
-        from codex_relay import _exchange
+        from codex_relay._web import exchange as _exchange
         self.patch(_exchange, "contentFilter", lambda *a, **k: Exploding())
         events = checkStream(self.content(self.post(streamRequest())))
         self.assertEqual(events[-1]["type"], "response.failed")
@@ -149,7 +149,7 @@ class RelayFaultTests(RelayTestCase):
         """
         The same fault in a non-streamed answer is a 500, not a 502.
         """
-        from codex_relay import _exchange
+        from codex_relay._web import exchange as _exchange
         self.patch(_exchange, "translateRequest", lambda *a, **k: 1 / 0)
         error = self.assertError(self.post(streamRequest()), 500, "server_error")
         self.assertIn("ZeroDivisionError", error["message"])

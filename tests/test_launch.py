@@ -26,7 +26,7 @@ from twisted.trial.unittest import TestCase
 import treq
 
 from codex_relay import RelayStartError, start
-from codex_relay._cli import READY
+from codex_relay._run.cli import READY
 from codex_relay._version import __version__
 from tests import oracle
 from tests.chunks import chunk, finish, text, usage

@@ -19,9 +19,9 @@ from twisted.web.server import Request
 import treq
 
 from codex_relay import RelayConfig, RelayService, TranslationSettings
-from codex_relay._body import MAX_WHOLE_BODY
-from codex_relay._profiles import GENERIC, PROFILES, detectProfileFromModels
-from codex_relay._routes import parseRoutingTable, singleUpstream
+from codex_relay._web.body import MAX_WHOLE_BODY
+from codex_relay._providers.profiles import GENERIC, PROFILES, detectProfileFromModels
+from codex_relay._providers.routes import parseRoutingTable, singleUpstream
 from tests import oracle
 from tests.chunks import chunk, finish, text, usage
 from tests.llamacpp import MODEL_ALIAS, TOOLS_TEMPLATE, serverFor
@@ -205,7 +205,7 @@ class RelayCase(TestCase):
 
     def logged(self, level: str) -> list[str]:
         return [formatEvent(event) for event in self.events
-                if event.get("log_namespace") == "codex_relay._models"
+                if event.get("log_namespace") == "codex_relay._web.models"
                 and event["log_level"].name == level]
 
 

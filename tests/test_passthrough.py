@@ -23,11 +23,11 @@ from twisted.web.server import Request
 import treq
 
 from codex_relay import RelayConfig, RelayService, TranslationSettings
-from codex_relay._body import UpstreamIdle
-from codex_relay import _passthrough
-from codex_relay._passthrough import PassthroughStream, RelayedBody, forwardedBody
-from codex_relay._routes import parseRoutingTable
-from codex_relay._sse import MAX_EVENT_BYTES, SSEEvent, SSETooLarge, encodeEvent
+from codex_relay._web.body import UpstreamIdle
+from codex_relay._web import passthrough as _passthrough
+from codex_relay._web.passthrough import PassthroughStream, RelayedBody, forwardedBody
+from codex_relay._providers.routes import parseRoutingTable
+from codex_relay._core.sse import MAX_EVENT_BYTES, SSEEvent, SSETooLarge, encodeEvent
 from tests import oracle
 from tests.chunks import CountingText, finish, text
 from tests.test_loopback import LoopbackTestCase, stallThroughRelay
@@ -766,7 +766,7 @@ class PassthroughStreamTests(SynchronousTestCase):
 
 class RelayedBodyTests(SynchronousTestCase):
     """
-    L{RelayedBody} on the shared L{codex_relay._body.PacedBody}: forwarding,
+    L{RelayedBody} on the shared L{codex_relay._web.body.PacedBody}: forwarding,
     and the drain after the terminal event.
     """
 

@@ -33,7 +33,7 @@ from treq.client import HTTPClient
 import treq
 
 from codex_relay import RelayConfig, RelayService, TranslationSettings
-from codex_relay._routes import parseRoutingTable
+from codex_relay._providers.routes import parseRoutingTable
 from tests import oracle
 from tests import provider_fixtures as pf
 from tests.chunks import WEATHER_TOOL, chunk, finish, text, usage

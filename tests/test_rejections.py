@@ -5,7 +5,7 @@ memory of what each upstream and model rejected.
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from codex_relay._rejections import STRUCTURAL, RejectionMemory, withoutParameter
+from codex_relay._providers.rejections import STRUCTURAL, RejectionMemory, withoutParameter
 
 
 class WithoutParameterTests(SynchronousTestCase):

@@ -1,6 +1,6 @@
 """
-Tests for L{codex_relay._request}, L{codex_relay._messages} and
-L{codex_relay._tools}: Responses requests in, Chat Completions bodies out.
+Tests for L{codex_relay._core.request.translate}, L{codex_relay._core.request.messages} and
+L{codex_relay._core.request.tools}: Responses requests in, Chat Completions bodies out.
 """
 
 import json
@@ -9,11 +9,11 @@ import re
 from hypothesis import given, settings as hypothesisSettings, strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
-from codex_relay._carrier import ReasoningCarrier
-from codex_relay._errors import RelayError
-from codex_relay._request import ChatRequest, translateRequest
-from codex_relay._settings import TranslationSettings
-from codex_relay._tools import ToolMap, ToolRef, translateTools
+from codex_relay._core.carrier import ReasoningCarrier
+from codex_relay._core.errors import RelayError
+from codex_relay._core.request.translate import ChatRequest, translateRequest
+from codex_relay._core.settings import TranslationSettings
+from codex_relay._core.request.tools import ToolMap, ToolRef, translateTools
 
 SECRET = b"test-secret"
 SETTINGS = TranslationSettings(secret=SECRET)

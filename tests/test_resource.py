@@ -29,11 +29,11 @@ from twisted.web.server import Request, Site
 from twisted.web.test.requesthelper import DummyChannel
 
 from codex_relay import RelayConfig, RelayService, TranslationSettings, relayResource
-from codex_relay._body import TranslatingBody, UpstreamIdle
-from codex_relay._request import translateRequest
-from codex_relay._routes import parseRoutingTable
-from codex_relay._translate_stream import StreamTranslator
-from codex_relay._upstream import UpstreamClient
+from codex_relay._web.body import TranslatingBody, UpstreamIdle
+from codex_relay._core.request.translate import translateRequest
+from codex_relay._providers.routes import parseRoutingTable
+from codex_relay._core.stream.translator import StreamTranslator
+from codex_relay._web.upstream import UpstreamClient
 from tests.chunks import chunk, completion, finish, text, toolCall, usage
 from tests.oracle import checkResponse, checkStream, parseSSE
 from tests.upstream import DEFAULT_MODELS, Drop, Hang, JSONReply, ScriptedUpstream, Stream

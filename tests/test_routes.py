@@ -1,5 +1,5 @@
 """
-Tests for L{codex_relay._routes}: the multi-upstream configuration file,
+Tests for L{codex_relay._providers.routes}: the multi-upstream configuration file,
 routing model names to upstreams, and the merged model list.
 """
 
@@ -7,8 +7,8 @@ import os
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from codex_relay._profiles import FORBIDDEN, REQUIRED
-from codex_relay._routes import (
+from codex_relay._providers.profiles import FORBIDDEN, REQUIRED
+from codex_relay._providers.routes import (
     ConfigError,
     RoutingTable,
     loadRoutingTable,

@@ -13,7 +13,7 @@ from twisted.trial.unittest import TestCase
 import treq
 
 from codex_relay import RelayConfig, RelayService, TranslationSettings
-from codex_relay._routes import parseRoutingTable
+from codex_relay._providers.routes import parseRoutingTable
 from tests import oracle
 from tests.chunks import chunk, finish, text, usage
 from tests.test_sdk import serveUpstream, trackConnections, webClient

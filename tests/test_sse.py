@@ -1,5 +1,5 @@
 """
-Tests for L{codex_relay._sse}.
+Tests for L{codex_relay._core.sse}.
 """
 
 import json
@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
-from codex_relay._sse import (
+from codex_relay._core.sse import (
     MAX_EVENT_BYTES,
     SSEDecoder,
     SSEEvent,

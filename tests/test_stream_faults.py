@@ -27,14 +27,14 @@ from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET, Request, Site
 
 from codex_relay import RelayConfig, RelayService, TranslationSettings
-from codex_relay._body import TranslatingBody
-from codex_relay._errors import UpstreamTooLarge
-from codex_relay._passthrough import PassthroughStream, RelayedBody
-from codex_relay._request import translateRequest
-from codex_relay._routes import parseRoutingTable
-from codex_relay._sse import MAX_EVENT_BYTES, SSEEvent, SSETooLarge
-from codex_relay._tap import Options, configFromOptions
-from codex_relay._translate_stream import StreamTranslator
+from codex_relay._web.body import TranslatingBody
+from codex_relay._core.errors import UpstreamTooLarge
+from codex_relay._web.passthrough import PassthroughStream, RelayedBody
+from codex_relay._core.request.translate import translateRequest
+from codex_relay._providers.routes import parseRoutingTable
+from codex_relay._core.sse import MAX_EVENT_BYTES, SSEEvent, SSETooLarge
+from codex_relay._run.tap import Options, configFromOptions
+from codex_relay._core.stream.translator import StreamTranslator
 from tests import chunks as C
 from tests.oracle import checkStream
 from tests.test_passthrough import RESPONSE_ID, frames, upstreamEvents

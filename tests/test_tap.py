@@ -8,8 +8,8 @@ from twisted.plugin import getPlugins
 from twisted.python.usage import UsageError
 from twisted.trial.unittest import SynchronousTestCase
 
-from codex_relay._config import DEFAULT_UPSTREAM
-from codex_relay._tap import Options, configFromOptions, makeService
+from codex_relay._web.config import DEFAULT_UPSTREAM
+from codex_relay._run.tap import Options, configFromOptions, makeService
 
 
 def parse(argv: list[str], environ: dict[str, str] | None = None) -> Options:

@@ -1,15 +1,15 @@
 """
 Reasoning a client sends back as C{<think>} text before its tool calls
-(L{codex_relay._messages}): it goes upstream as the reasoning of the
+(L{codex_relay._core.request.messages}): it goes upstream as the reasoning of the
 assistant message that carries the calls, in the profile's field, and the
 rest of the text stays the content.
 """
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from codex_relay._adapt import adaptRequest
-from codex_relay._profiles import PROFILES
-from codex_relay._settings import TranslationSettings
+from codex_relay._providers.adapt import adaptRequest
+from codex_relay._providers.profiles import PROFILES
+from codex_relay._core.settings import TranslationSettings
 from tests.test_profiles import deepseekThinking, kimiThinking
 from tests.test_request import (
     SETTINGS,

@@ -14,12 +14,13 @@ import json
 from hypothesis import given, settings, strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
-from codex_relay import _items, _translate_stream
-from codex_relay._custom_input import InputStringDecoder
-from codex_relay._request import translateRequest
-from codex_relay._settings import TranslationSettings
-from codex_relay._sse import SSEDecoder
-from codex_relay._translate_stream import StreamTranslator
+from codex_relay._core.stream import items as _items
+from codex_relay._core.stream import translator as _translate_stream
+from codex_relay._core.stream.custom_input import InputStringDecoder
+from codex_relay._core.request.translate import translateRequest
+from codex_relay._core.settings import TranslationSettings
+from codex_relay._core.sse import SSEDecoder
+from codex_relay._core.stream.translator import StreamTranslator
 
 from . import chunks as C
 from .oracle import checkEvents

@@ -1,5 +1,5 @@
 """
-Tests for L{codex_relay._translate_stream}: Chat Completions chunks in,
+Tests for L{codex_relay._core.stream.translator}: Chat Completions chunks in,
 Responses stream events out.
 
 Every translator is built from a real Responses request through
@@ -13,12 +13,13 @@ import json
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from codex_relay import _items, _translate_stream
-from codex_relay._carrier import ReasoningCarrier
-from codex_relay._request import translateRequest
-from codex_relay._settings import REASONING_RAW, TranslationSettings
-from codex_relay._sse import SSEDecoder
-from codex_relay._translate_stream import StreamTranslator
+from codex_relay._core.stream import items as _items
+from codex_relay._core.stream import translator as _translate_stream
+from codex_relay._core.carrier import ReasoningCarrier
+from codex_relay._core.request.translate import translateRequest
+from codex_relay._core.settings import REASONING_RAW, TranslationSettings
+from codex_relay._core.sse import SSEDecoder
+from codex_relay._core.stream.translator import StreamTranslator
 
 from . import chunks as C
 from .chunks import CountingText
@@ -82,7 +83,7 @@ def streamRequest(**fields) -> dict:
 
 class CountingIds:
     """
-    A deterministic stand-in for L{codex_relay._response.newId}.
+    A deterministic stand-in for L{codex_relay._core.stream.response.newId}.
     """
 
     def __init__(self) -> None:

@@ -3,7 +3,7 @@ from twisted.application.service import ServiceMaker
 
 codexRelay = ServiceMaker(
     "codex-relay",
-    "codex_relay._tap",
+    "codex_relay._run.tap",
     "Relay the OpenAI Responses API onto a Chat Completions upstream.",
     "codex-relay",
 )

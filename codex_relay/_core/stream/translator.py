@@ -1,0 +1,551 @@
+"""
+Chat Completions chunks in, Responses stream events out.  Also serves
+non-streaming answers: a whole completion is fed as one chunk, so both paths
+produce the same shapes.  No Twisted here.
+"""
+
+import json
+from typing import Any
+
+from codex_relay._core.carrier import ReasoningCarrier
+from codex_relay._core.errors import classifyFailure, retryAfterSeconds
+from codex_relay._core.stream.items import MessageItem, ReasoningItem, ToolCallItem
+from codex_relay._core.request.translate import ChatRequest
+from codex_relay._core.stream.response import estimateUsage, mapUsage, newId, now, responseSkeleton
+from codex_relay._core.settings import REASONING_RAW, TranslationSettings
+from codex_relay._core.sse import SSEEvent
+
+_TERMINAL = {
+    "completed": "response.completed",
+    "incomplete": "response.incomplete",
+    "failed": "response.failed",
+}
+
+
+class StreamTranslator:
+    """
+    One response being translated.  Feed it upstream chunks; it returns the
+    Responses events (dicts, numbered) to send, and ends with exactly one
+    terminal event.
+
+    @ivar finished: whether the terminal event has been produced: set only
+        once it exists, so that after a fault on the way to it L{fail} still
+        makes one.
+    @ivar terminal: the terminal event, once produced.
+    @ivar response: the latest Response object (the terminal one once
+        finished).
+    @ivar warnings: oddities worth a log line.
+    """
+
+    def __init__(
+        self,
+        request: dict,
+        chat: ChatRequest,
+        settings: TranslationSettings,
+        responseId: str | None = None,
+        createdAt: int | None = None,
+        contentFilter: Any = None,
+    ) -> None:
+        """
+        @param contentFilter: heals content text before it becomes output
+            (inline reasoning tags, leaked tool-call markup): an object with
+            C{feed(text)} and C{flush()} returning L{Piece}s, or L{None}.
+        """
+        self._chat = chat
+        self._contentFilter = contentFilter
+        self._settings = settings
+        self._carrier = ReasoningCarrier(settings.secret)
+        self._model = request.get("model")
+        self.response = responseSkeleton(
+            request, responseId or newId("resp_"),
+            now() if createdAt is None else createdAt)
+        self._sequence = 0
+        self._output: list[dict] = []
+        self._open: MessageItem | ReasoningItem | ToolCallItem | None = None
+        self._calls: dict[int, _PendingCall] = {}
+        self._lastCall: _PendingCall | None = None
+        self._pendingCall: dict | None = None
+        self._callIds: set[str] = set()
+        self._details = _ReasoningDetails()
+        self._reasoningField = "reasoning_content"
+        self._usage: dict | None = None
+        self._finishReason: str | None = None
+        # Upstream events that were (not) JSON objects.
+        self._chunks = 0
+        self._skipped = 0
+        # Numbered events that go out with the terminal event, once it exists.
+        self._unsent: list[dict] = []
+        self.finished = False
+        self.terminal: dict | None = None
+        self.warnings: list[str] = []
+
+    # Numbering and lifecycle.
+
+    def _number(self, events: list[dict]) -> list[dict]:
+        for event in events:
+            event["sequence_number"] = self._sequence
+            self._sequence += 1
+        return events
+
+    @property
+    def nextSequence(self) -> int:
+        """
+        The sequence number the next event gets: what an event made outside
+        the translator (a last-resort C{response.failed}) goes on from.
+        """
+        return self._sequence
+
+    def start(self) -> list[dict]:
+        """
+        The two events that open every stream.
+        """
+        return self._number([
+            {"type": "response.created", "response": self.response},
+            {"type": "response.in_progress", "response": self.response},
+        ])
+
+    # Upstream input.
+
+    def feedEvent(self, event: SSEEvent) -> list[dict]:
+        """
+        Translate one upstream SSE event.
+        """
+        if self.finished:
+            return []
+        data = event.data
+        if data == "[DONE]":
+            return self.finish(doneMarker=True)
+        try:
+            chunk = json.loads(data)
+        except (ValueError, RecursionError):
+            self._skipped += 1
+            return []
+        if not isinstance(chunk, dict):
+            self._skipped += 1
+            return []
+        self._chunks += 1
+        if event.event == "error" and "error" not in chunk:
+            chunk = {"error": chunk}
+        return self.feedChunk(chunk)
+
+    def feedChunk(self, chunk: dict) -> list[dict]:
+        """
+        Translate one parsed Chat chunk (or a whole completion's choice,
+        shaped as a chunk).
+        """
+        if self.finished:
+            return []
+        error = chunk.get("error")
+        if error or chunk.get("object") == "error":
+            if isinstance(error, str):  # xAI: {"code": ..., "error": "message"}
+                error = {"message": error, "code": chunk.get("code")}
+            return self._upstreamError(error if isinstance(error, dict) else chunk)
+        usage = chunk.get("usage") or (chunk.get("x_groq") or {}).get("usage")
+        if usage and isinstance(usage, dict):
+            self._usage = usage
+        choices = chunk.get("choices")
+        if not choices:
+            return []
+        choice = choices[0]
+        if not isinstance(choice, dict):
+            return []
+        if isinstance(choice.get("usage"), dict):
+            self._usage = choice["usage"]  # Kimi puts it in the choice
+        delta = choice.get("delta") or choice.get("message") or {}
+        events: list[dict] = []
+        if delta:
+            self._translateDelta(delta, events)
+        finish = choice.get("finish_reason")
+        if finish:
+            if finish == "error":
+                self._hold(events)
+                return self._upstreamError(chunk.get("error") or {})
+            else:
+                self._finishReason = finish
+                events.extend(self._closeOpen(self._itemStatus()))
+        return self._number(events)
+
+    def _translateDelta(self, delta: dict, events: list[dict]) -> None:
+        reasoning = self._reasoningText(delta)
+        if reasoning:
+            events.extend(self._reasoningDelta(reasoning))
+        content = delta.get("content")
+        if content:
+            if isinstance(content, str):
+                if self._contentFilter is None:
+                    events.extend(self._messageDelta("output_text", content))
+                else:
+                    events.extend(self._pieces(self._contentFilter.feed(content)))
+            elif isinstance(content, list):
+                self._contentParts(content, events)
+        refusal = delta.get("refusal")
+        if refusal and isinstance(refusal, str):
+            events.extend(self._messageDelta("refusal", refusal))
+        toolCalls = delta.get("tool_calls")
+        if toolCalls:
+            for fragment in toolCalls:
+                if isinstance(fragment, dict):
+                    events.extend(self._toolFragment(fragment))
+        functionCall = delta.get("function_call")
+        if isinstance(functionCall, dict):
+            events.extend(self._toolFragment({"index": 0, "function": functionCall}))
+
+    def _pieces(self, pieces: list) -> list[dict]:
+        """
+        The events for what the content filter made of some content text.
+        """
+        events: list[dict] = []
+        for piece in pieces:
+            if piece.kind == "text":
+                events.extend(self._messageDelta("output_text", piece.text))
+            elif piece.kind == "reasoning":
+                events.extend(self._reasoningDelta(piece.text))
+            else:
+                index = max(self._calls) + 1 if self._calls else 0
+                events.extend(self._toolFragment({
+                    "index": index, "id": newId("call_"),
+                    "function": {"name": piece.name, "arguments": piece.arguments}}))
+        return events
+
+    def _contentParts(self, parts: list, events: list[dict]) -> None:
+        # Mistral streams content as typed chunks, thinking among them.
+        for part in parts:
+            if not isinstance(part, dict):
+                continue
+            if part.get("type") == "thinking":
+                thinking = part.get("thinking")
+                text = "".join(
+                    t.get("text", "") for t in thinking if isinstance(t, dict)
+                ) if isinstance(thinking, list) else str(thinking or "")
+                if text:
+                    events.extend(self._reasoningDelta(text))
+            elif isinstance(part.get("text"), str) and part["text"]:
+                events.extend(self._messageDelta("output_text", part["text"]))
+
+    def _reasoningText(self, delta: dict) -> str:
+        """
+        Reasoning from whichever field the provider uses; C{reasoning_details}
+        are also kept verbatim to send back.
+        """
+        details = delta.get("reasoning_details")
+        if details and isinstance(details, list) and self._chat.includeEncryptedReasoning:
+            self._details.merge(details)  # only the carrier takes them back
+        text = delta.get("reasoning_content")
+        if text and isinstance(text, str):
+            self._reasoningField = "reasoning_content"
+            return text
+        text = delta.get("reasoning")
+        if isinstance(text, dict):
+            text = text.get("text") or text.get("content")
+        if text and isinstance(text, str):
+            self._reasoningField = "reasoning"
+            return text
+        if details and isinstance(details, list):
+            text = "".join(
+                d.get("text") or d.get("summary") or ""
+                for d in details if isinstance(d, dict)
+                and isinstance(d.get("text") or d.get("summary") or "", str)
+            )
+            if text:
+                # A signature-only fragment must not change where text goes back.
+                self._reasoningField = "reasoning_details"
+            return text
+        return ""
+
+    # Items.
+
+    def _switchTo(self, kind: str) -> list[dict]:
+        """
+        Close the open item unless it is of C{kind}.
+        """
+        if self._open is not None and self._open.kind != kind:
+            return self._closeItem("completed")
+        return []
+
+    def _reasoningDelta(self, text: str) -> list[dict]:
+        events = self._switchTo("reasoning")
+        item = self._open
+        if not isinstance(item, ReasoningItem):
+            item = self._open = ReasoningItem(
+                len(self._output), self._settings.reasoningPresentation == REASONING_RAW)
+            events.extend(item.open())
+        events.extend(item.delta(text))
+        return events
+
+    def _messageDelta(self, partType: str, text: str) -> list[dict]:
+        events = self._switchTo("message")
+        item = self._open
+        if not isinstance(item, MessageItem):
+            item = self._open = MessageItem(len(self._output))
+            events.extend(item.open())
+        events.extend(item.delta(partType, text))
+        return events
+
+    def _toolFragment(self, fragment: dict) -> list[dict]:
+        function = fragment.get("function") or {}
+        upstreamId = fragment.get("id") or None
+        index = fragment.get("index")
+        if index is None:
+            # No index (Gemini-style): a new id starts a call, none continues one.
+            last = self._lastCall
+            if last is None or (upstreamId is not None and upstreamId != last.upstreamId):
+                index = max(self._calls) + 1 if self._calls else 0
+            else:
+                index = last.chatIndex
+        call = self._calls.get(index)
+        if call is not None and upstreamId and call.upstreamId and upstreamId != call.upstreamId:
+            call = None  # the same index reused with a new id (Ollama): a second call
+        events: list[dict] = []
+        if call is None:
+            events.extend(self._switchTo("none"))
+            call = _PendingCall(index, upstreamId)
+            self._calls[index] = call
+            self._lastCall = call
+        if upstreamId and not call.upstreamId:
+            call.upstreamId = upstreamId
+        name = function.get("name")
+        if name and not call.name:
+            call.name = name
+        arguments = function.get("arguments")
+        if arguments is not None and not isinstance(arguments, str):
+            arguments = json.dumps(arguments)  # some servers send parsed objects
+        if call.item is None and call.name:
+            events.extend(self._openCall(call))
+        if arguments:
+            if call.item is None:
+                call.buffered.append(arguments)
+            elif call.item is self._open:
+                events.extend(call.item.delta(arguments))
+            else:
+                self.warnings.append(
+                    "arguments for an already closed tool call were dropped")
+        return events
+
+    def _openCall(self, call: "_PendingCall") -> list[dict]:
+        events = self._closeItem("completed")
+        callId = call.upstreamId
+        if not callId or callId in self._callIds:
+            callId = newId("call_")
+        self._callIds.add(callId)
+        item = ToolCallItem(len(self._output), callId,
+                            self._chat.toolMap.lookup(call.name), call.name)
+        call.item = item
+        self._open = item
+        events.extend(item.open())
+        for fragment in call.buffered:
+            events.extend(item.delta(fragment))
+        call.buffered = []
+        return events
+
+    def _closeOpen(self, status: str) -> list[dict]:
+        """
+        Close the open item, and give calls whose name never came an item of
+        their own, so that nothing the upstream sent is lost.
+        """
+        events = []
+        if self._contentFilter is not None:
+            events.extend(self._pieces(self._contentFilter.flush()))
+        events.extend(self._closeItem(status))
+        for call in self._calls.values():
+            if call.item is None and call.buffered:
+                call.name = call.name or "unknown"
+                events.extend(self._openCall(call))
+                events.extend(self._closeItem(status))
+        return events
+
+    def _closeItem(self, status: str) -> list[dict]:
+        item = self._open
+        if item is None:
+            return []
+        self._open = None
+        if isinstance(item, ReasoningItem):
+            flushed = item.flush()  # its text is final only then
+            events, done = item.close(status, self._seal(item.text))
+            events = flushed + events
+        else:
+            events, done = item.close(status)
+        events.append({"type": "response.output_item.done",
+                       "output_index": item.outputIndex, "item": done})
+        self._output.append(done)
+        return events
+
+    def _seal(self, text: str) -> str | None:
+        if not self._chat.includeEncryptedReasoning:
+            return None
+        details = self._details.take()
+        return self._carrier.seal({
+            "v": 1, "model": self._model, "field": self._reasoningField,
+            "text": text, "details": details or None, "origin": self._settings.origin,
+        })
+
+    # The end.
+
+    def _itemStatus(self) -> str:
+        if self._finishReason in ("length", "content_filter"):
+            return "incomplete"
+        return "completed"
+
+    def finish(self, doneMarker: bool = False) -> list[dict]:
+        """
+        The upstream stream ended (C{[DONE]}, or EOF when C{doneMarker} is
+        false): close the open item and produce the terminal event.
+        """
+        if self.finished:
+            return []
+        if self._skipped and not self._chunks:
+            # Nothing the upstream sent was a chunk: not an empty answer.
+            return self.fail("server_error", "The upstream sent no Chat Completions chunks: "
+                             "its {} event(s) were not JSON objects.".format(self._skipped))
+        if self._finishReason is None and not doneMarker:
+            return self.fail("server_error",
+                             "The upstream stream ended before the response was complete.")
+        self._hold(self._closeOpen(self._itemStatus()))
+        reason = self._finishReason
+        if reason == "content_filter" and self._settings.contentFilterAsFailed:
+            return self.fail(
+                "invalid_prompt",
+                "The upstream provider's content filter stopped the response "
+                "(finish_reason: content_filter).")
+        if reason == "length" and not self._settings.lengthAsCompleted:
+            return self._terminal(
+                "incomplete", incomplete_details={"reason": "max_output_tokens"})
+        if reason == "content_filter":
+            return self._terminal(
+                "incomplete", incomplete_details={"reason": "content_filter"})
+        return self._terminal("completed", completed_at=now())
+
+    def fail(self, code: str, message: str) -> list[dict]:
+        """
+        End the response with C{response.failed}, closing any open item as
+        incomplete.
+        """
+        if self.finished:
+            return []
+        self._hold(self._closeOpen("incomplete"))
+        return self._terminal("failed", error={"code": code, "message": message})
+
+    def _upstreamError(self, error: dict) -> list[dict]:
+        message = error.get("message") or "The upstream reported an error mid-stream."
+        if not isinstance(message, str):
+            message = json.dumps(message)
+        code = error.get("code")
+        kind = classifyFailure(message, str(code) if code is not None else None)
+        if kind == "rate_limit_exceeded" and "try again in" not in message.lower():
+            # Codex reads its retry delay from exactly this phrase.
+            message = "{} Please try again in {}s.".format(
+                message, retryAfterSeconds(message))
+        return self.fail(kind, message)
+
+    def _hold(self, events: list[dict]) -> None:
+        """
+        Number C{events}, which go out with the terminal event: kept until
+        it exists, so that a fault in between loses none of them.
+        """
+        self._unsent.extend(self._number(events))
+
+    def _terminal(self, status: str, **fields: object) -> list[dict]:
+        """
+        The events held for the terminal event, and it; only now is the
+        translator L{finished}.
+        """
+        usage = None
+        if self._usage is not None:
+            try:
+                usage = mapUsage(self._usage)
+            except Exception:
+                if status != "failed":
+                    raise
+                # Telling of the failure matters more than odd usage.
+        elif status != "failed":
+            usage = estimateUsage(self._chat.body, self._output)
+        if self._skipped:
+            self.warnings.append(
+                "skipped {} upstream event(s) that are not JSON objects".format(self._skipped))
+        response = dict(self.response, status=status, output=self._output,
+                        usage=usage, **fields)
+        [terminal] = self._number([{"type": _TERMINAL[status], "response": response}])
+        events, self._unsent = self._unsent, []
+        events.append(terminal)
+        self.response = response
+        self.terminal = terminal
+        self.finished = True
+        return events
+
+    @property
+    def usage(self) -> dict | None:
+        return self.response.get("usage")
+
+
+class _PendingCall:
+    """
+    An upstream tool call, known by its Chat index; its item opens once its
+    name is known.
+    """
+
+    __slots__ = ("chatIndex", "upstreamId", "name", "item", "buffered")
+
+    def __init__(self, chatIndex: int, upstreamId: str | None) -> None:
+        self.chatIndex = chatIndex
+        self.upstreamId = upstreamId
+        self.name: str = ""
+        self.item: ToolCallItem | None = None
+        self.buffered: list[str] = []
+
+
+_DETAIL_TEXTS = frozenset(("text", "summary", "data"))
+
+
+class _ReasoningDetails:
+    """
+    Streamed C{reasoning_details} fragments, merged by their C{index} and
+    C{type} with the text fields joined, so they can go back upstream whole.
+    Linear: fragments find their detail by key, and text parts are joined
+    once, in L{take}.
+    """
+
+    __slots__ = ("_kept", "_byKey", "_parts")
+
+    def __init__(self) -> None:
+        self._kept: list[dict] = []
+        self._byKey: dict[tuple[Any, Any], dict] = {}
+        # The text parts of a field, by (id of the detail, field name).
+        self._parts: dict[tuple[int, str], tuple[dict, list[str]]] = {}
+
+    def merge(self, fragments: list) -> None:
+        for fragment in fragments:
+            if not isinstance(fragment, dict):
+                continue
+            index = fragment.get("index")
+            key = (index, fragment.get("type"))
+            try:
+                target = self._byKey.get(key) if index is not None else None
+            except TypeError:
+                target, index = None, None  # an unhashable index or type: never merged
+            if target is None:
+                target = dict(fragment)
+                self._kept.append(target)
+                if index is not None:
+                    self._byKey[key] = target
+                continue
+            for name, value in fragment.items():
+                if name in _DETAIL_TEXTS and isinstance(value, str):
+                    where = (id(target), name)
+                    entry = self._parts.get(where)
+                    if entry is None:
+                        current = target.get(name)
+                        entry = self._parts[where] = (
+                            target, [current] if isinstance(current, str) else [])
+                    entry[1].append(value)
+                elif value is not None:
+                    target[name] = value
+                    self._parts.pop((id(target), name), None)
+
+    def take(self) -> list[dict]:
+        """
+        The merged details, their text joined; the merger starts afresh.
+        """
+        for (_, name), (target, parts) in self._parts.items():
+            target[name] = "".join(parts)
+        kept = self._kept
+        self._kept, self._byKey, self._parts = [], {}, {}
+        return kept

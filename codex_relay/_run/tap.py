@@ -1,0 +1,246 @@
+"""
+The twistd plugin's Options and makeService.  Every option falls back to a
+C{CODEX_RELAY_*} environment variable, then to its default.
+"""
+
+import os
+import sys
+from typing import Any
+
+from twisted.application.service import IService
+from twisted.logger import Logger
+from twisted.python import usage
+
+from codex_relay._web.config import DEFAULT_MAX_BODY, DEFAULT_PORT, DEFAULT_UPSTREAM, RelayConfig
+from codex_relay._core.errors import DEFAULT_RETRY_AFTER
+from codex_relay._run.logs import LEVELS
+from codex_relay._providers.routes import ConfigError, loadRoutingTable, singleUpstream
+from codex_relay._run.service import RelayService
+from codex_relay._core.settings import REASONING_RAW, REASONING_SUMMARY, TranslationSettings
+from codex_relay._core.sse import MAX_EVENT_BYTES
+from codex_relay._version import __version__
+
+log = Logger()
+
+_CHOICES = {
+    "reasoning": (REASONING_SUMMARY, REASONING_RAW),
+    "content-filter": ("failed", "incomplete"),
+    "developer-role": ("system", "developer", "user"),
+    "max-tokens-field": ("max_tokens", "max_completion_tokens"),
+    "log-level": LEVELS,
+}
+
+
+def _positive(kind: type) -> Any:
+    def convert(text: str) -> Any:
+        value = kind(text)
+        if value <= 0:
+            raise ValueError("must be positive")
+        return value
+    convert.__name__ = kind.__name__
+    return convert
+
+
+def _port(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 65535:
+        raise ValueError("not a port number")
+    return value
+
+
+class Options(usage.Options):
+    synopsis = "[options]"
+    longdesc = (
+        "Relay the OpenAI Responses API (Codex CLI, the openai SDK) onto a Chat "
+        "Completions upstream. Each option falls back to the environment variable "
+        "named in its help, then to its default."
+    )
+    def opt_version(self) -> None:
+        """
+        Print codex-relay's version and exit.
+        """
+        print("codex-relay", __version__)
+        sys.exit(0)
+
+    optFlags = [
+        ["length-as-completed", None,
+         "Report finish_reason 'length' as a completed response whose last item is "
+         "marked incomplete, instead of response.incomplete [CODEX_RELAY_LENGTH_AS_COMPLETED]"],
+    ]
+    optParameters = [
+        ["upstream", "u", None,
+         "Chat Completions base URL [CODEX_RELAY_UPSTREAM; default {}]".format(
+             DEFAULT_UPSTREAM)],
+        ["api-key", "k", None,
+         "upstream API key; without one the client's Authorization header is "
+         "forwarded [CODEX_RELAY_API_KEY]"],
+        ["port", "p", None,
+         "TCP port when no --listen is given [CODEX_RELAY_PORT; default {}]".format(
+             DEFAULT_PORT), _port],
+        ["bind", "b", None,
+         "interface for --port [CODEX_RELAY_BIND; default 127.0.0.1]"],
+        ["config", "c", None,
+         "TOML file of upstreams and routes; replaces --upstream, --api-key and --profile "
+         "[CODEX_RELAY_CONFIG]"],
+        ["profile", None, None,
+         "provider profile of --upstream (deepseek, kimi, glm, qwen, mistral, groq, xai, "
+         "openrouter, vllm, llama.cpp, ollama, generic); detected from the host when unset "
+         "[CODEX_RELAY_PROFILE]"],
+        ["upstream-ca", None, None,
+         "PEM bundle that replaces the platform trust store [CODEX_RELAY_UPSTREAM_CA]"],
+        ["connect-timeout", None, None,
+         "seconds to connect upstream [CODEX_RELAY_CONNECT_TIMEOUT; default 10]",
+         _positive(float)],
+        ["headers-timeout", None, None,
+         "seconds until the upstream's response headers [CODEX_RELAY_HEADERS_TIMEOUT; "
+         "default 300]", _positive(float)],
+        ["idle-timeout", None, None,
+         "seconds the upstream body may stay silent [CODEX_RELAY_IDLE_TIMEOUT; "
+         "default 300]", _positive(float)],
+        ["total-timeout", None, None,
+         "seconds one response may take [CODEX_RELAY_TOTAL_TIMEOUT; default 3600]",
+         _positive(float)],
+        ["max-body-bytes", None, None,
+         "largest request body accepted [CODEX_RELAY_MAX_BODY_BYTES; default {}]".format(
+             DEFAULT_MAX_BODY), _positive(int)],
+        ["max-event-bytes", None, None,
+         "largest line or event of an upstream stream accepted "
+         "[CODEX_RELAY_MAX_EVENT_BYTES; default {}]".format(MAX_EVENT_BYTES),
+         _positive(int)],
+        ["retry-after", None, None,
+         "Retry-After seconds on a 429 whose upstream names no delay "
+         "[CODEX_RELAY_RETRY_AFTER; default {}]".format(DEFAULT_RETRY_AFTER),
+         _positive(int)],
+        ["reasoning", None, None,
+         "show provider reasoning as 'summary' (Codex displays it) or 'raw' "
+         "reasoning_text [CODEX_RELAY_REASONING; default summary]"],
+        ["content-filter", None, None,
+         "finish_reason 'content_filter' becomes 'failed' (non-retryable "
+         "invalid_prompt) or 'incomplete' [CODEX_RELAY_CONTENT_FILTER; default failed]"],
+        ["developer-role", None, None,
+         "Chat role for developer messages [CODEX_RELAY_DEVELOPER_ROLE; default system]"],
+        ["reasoning-field", None, None,
+         "assistant field that carries reasoning back upstream "
+         "[CODEX_RELAY_REASONING_FIELD; default reasoning_content]"],
+        ["max-tokens-field", None, None,
+         "Chat parameter for max_output_tokens [CODEX_RELAY_MAX_TOKENS_FIELD; "
+         "default max_tokens]"],
+        ["secret", None, None,
+         "key that signs reasoning carried in encrypted_content; random at start when "
+         "unset, so set it to keep multi-turn reasoning across restarts "
+         "[CODEX_RELAY_SECRET]"],
+        ["log-level", None, None,
+         "console command log level: {} [CODEX_RELAY_LOG_LEVEL; default info]".format(
+             ", ".join(LEVELS))],
+    ]
+
+    def __init__(self, environ: dict[str, str] | None = None) -> None:
+        super().__init__()
+        self._environ = os.environ if environ is None else environ
+        self["listen"] = []
+        self["routes"] = None
+
+    def opt_listen(self, endpoint: str) -> None:
+        """
+        Twisted endpoint to listen on (tcp:, ssl:, unix:, systemd:, ...);
+        repeatable. Default tcp:PORT:interface=BIND.
+        """
+        self["listen"].append(endpoint)
+
+    def postOptions(self) -> None:
+        for name, _, default, _, *convert in self.optParameters:
+            if self[name] is None:
+                variable = "CODEX_RELAY_" + name.upper().replace("-", "_")
+                raw = self._environ.get(variable)
+                if raw not in (None, ""):
+                    try:
+                        self[name] = convert[0](raw) if convert else raw
+                    except ValueError as e:
+                        raise usage.UsageError("{}={!r}: {}".format(variable, raw, e))
+        if not self["length-as-completed"]:
+            self["length-as-completed"] = self._environ.get(
+                "CODEX_RELAY_LENGTH_AS_COMPLETED", "").lower() in ("1", "true", "yes")
+        for name, allowed in _CHOICES.items():
+            if self[name] is not None and self[name] not in allowed:
+                raise usage.UsageError("--{} must be one of: {}".format(
+                    name, ", ".join(allowed)))
+        self["upstream"] = self["upstream"] or DEFAULT_UPSTREAM
+        if not self["upstream"].startswith(("http://", "https://")):
+            raise usage.UsageError(
+                "--upstream must be an http:// or https:// URL, not {!r}".format(
+                    self["upstream"]))
+        try:
+            if self["config"] is not None:
+                self["routes"] = loadRoutingTable(self["config"], self._environ)
+            else:
+                # Checks --upstream and --profile now, not at the first request.
+                singleUpstream(self["upstream"], self["api-key"], self["profile"])
+                self["routes"] = None
+        except ConfigError as error:
+            raise usage.UsageError(str(error))
+        if not self["listen"]:
+            port = DEFAULT_PORT if self["port"] is None else self["port"]
+            self["listen"] = ["tcp:{}:interface={}".format(
+                port, self["bind"] or "127.0.0.1")]
+
+
+def configFromOptions(options: Options) -> RelayConfig:
+    """
+    The relay configuration the parsed C{options} describe.
+    """
+    settings = {
+        "reasoningPresentation": options["reasoning"],
+        "developerRole": options["developer-role"],
+        "reasoningField": options["reasoning-field"],
+        "maxTokensField": options["max-tokens-field"],
+    }
+    translation = TranslationSettings(
+        lengthAsCompleted=bool(options["length-as-completed"]),
+        contentFilterAsFailed=options["content-filter"] != "incomplete",
+        secret=(options["secret"].encode("utf-8") if options["secret"]
+                else os.urandom(32)),
+        **{k: v for k, v in settings.items() if v is not None},
+    )
+    numbers = {
+        "connectTimeout": options["connect-timeout"],
+        "headersTimeout": options["headers-timeout"],
+        "idleTimeout": options["idle-timeout"],
+        "totalTimeout": options["total-timeout"],
+        "maxBodyBytes": options["max-body-bytes"],
+        "maxEventBytes": options["max-event-bytes"],
+        "retryAfter": options["retry-after"],
+    }
+    return RelayConfig(
+        upstream=options["upstream"],
+        apiKey=options["api-key"] or None,
+        profile=options["profile"],
+        routes=options["routes"],
+        upstreamCA=options["upstream-ca"],
+        translation=translation,
+        **{k: v for k, v in numbers.items() if v is not None},
+    )
+
+
+def makeService(options: Options, reactor: Any = None) -> IService:
+    """
+    The relay service for C{twistd codex-relay} / C{twist codex-relay}.
+    """
+    if reactor is None:
+        from twisted.internet import reactor  # type: ignore[no-redef]
+    service = RelayService(configFromOptions(options), reactor, options["listen"],
+                           learnProfiles=True)
+    original = service.startService
+
+    def startService() -> None:
+        original()
+        # A relay that cannot listen must not linger half-started.
+        service.listening.addErrback(_cannotListen, reactor)
+
+    service.startService = startService  # type: ignore[method-assign]
+    return service
+
+
+def _cannotListen(failure: Any, reactor: Any) -> None:
+    log.critical("codex-relay could not listen: {error}", error=failure.getErrorMessage())
+    if reactor.running:
+        reactor.stop()

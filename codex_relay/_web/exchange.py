@@ -1,0 +1,450 @@
+"""
+One C{POST /v1/responses}: read and translate the client's request, call the
+upstream, and stream (or return) the translated answer.  A route with
+C{api = "responses"} skips translation: the request and the answer pass
+through (L{codex_relay._web.passthrough}).
+"""
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from twisted.internet.defer import CancelledError, Deferred
+from twisted.internet.error import ConnectError, ConnectingCancelledError, DNSLookupError
+from twisted.internet.error import TimeoutError as ConnectTimeout
+from twisted.logger import Logger
+from twisted.web.server import Request
+from twisted.web.client import (
+    RequestTransmissionFailed,
+    ResponseFailed,
+    ResponseNeverReceived,
+)
+
+
+from codex_relay._providers.adapt import adaptRequest, contentFilter, healedCalls
+from codex_relay._web.body import PacedBody, TranslatingBody, UpstreamIdle, readBody
+from codex_relay._web.config import RelayConfig
+from codex_relay._core.errors import (
+    RelayError,
+    UpstreamTooLarge,
+    invalidRequest,
+    mapUpstreamError,
+    upstreamJSONObject,
+)
+from codex_relay._web.passthrough import PassthroughStream, RelayedBody, forwardedBody
+from codex_relay._providers.rejections import RejectionMemory, rejectedParameter, withoutParameter
+from codex_relay._core.request.translate import MAX_NESTING, ChatRequest, checkNesting, translateRequest
+from codex_relay._core.stream.response import failedResponse, newId, now
+from codex_relay._providers.routes import RESPONSES, Route, RoutingTable
+from codex_relay._core.sse import encodeEvent
+from codex_relay._core.stream.translator import StreamTranslator
+from codex_relay._web.upstream import UpstreamClient
+from codex_relay._web.serving import Watch, writeError
+
+log = Logger()
+
+
+@dataclass
+class RelayContext:
+    """
+    What every exchange of one relay shares.
+
+    @ivar table: where each model goes.
+    @ivar learned: parameters each upstream and model rejected, left out
+        for a while.
+    """
+
+    config: RelayConfig
+    client: UpstreamClient
+    reactor: Any
+    table: RoutingTable
+    learned: RejectionMemory = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.learned = RejectionMemory(lambda: self.reactor.seconds())
+
+
+def readJSONBody(request: Request, limit: int) -> Any:
+    """
+    The client's JSON body, or a L{RelayError} (413 past C{limit}, 400 when
+    it is not JSON).
+    """
+    content = request.content
+    if getattr(request, "bodyTooLarge", False):
+        raise RelayError(413, "Request body is larger than {} bytes.".format(limit),
+                         "invalid_request_error", "request_too_large")
+    if content is None:
+        raise RelayError(400, "The request has no body.", code="invalid_json")
+    content.seek(0, 2)
+    if content.tell() > limit:
+        raise RelayError(413, "Request body is larger than {} bytes.".format(limit),
+                         "invalid_request_error", "request_too_large")
+    content.seek(0)
+    try:
+        body = json.loads(content.read())
+    except ValueError as e:
+        raise RelayError(400, "The request body is not valid JSON: {}".format(e),
+                         code="invalid_json")
+    except RecursionError:
+        raise invalidRequest("The request nests arrays and objects more than {} deep."
+                             .format(MAX_NESTING), None, "nesting_too_deep")
+    # Before anything else looks at it: deep bodies break what recurses.
+    checkNesting(body)
+    return body
+
+
+def unreachable(failure: BaseException, what: str) -> RelayError:
+    """
+    The error for an upstream that could not be reached.
+    """
+    if isinstance(failure, ConnectTimeout):
+        return RelayError(504, "Timed out connecting to the upstream {}.".format(what),
+                          "server_error", "upstream_timeout")
+    if isinstance(failure, (ConnectError, DNSLookupError)):
+        return RelayError(502, "Could not connect to the upstream {}: {}".format(
+            what, failure.__class__.__name__), "server_error", "upstream_unreachable")
+    reason = failure.__class__.__name__
+    if isinstance(failure, (ResponseNeverReceived, RequestTransmissionFailed)) and (
+            failure.reasons):
+        # Say why no response came, e.g. a TLS verification failure.
+        reason += " ({})".format(failure.reasons[0].getErrorMessage())
+    return RelayError(502, "The upstream {} failed: {}".format(what, reason),
+                      "server_error", "upstream_error")
+
+
+def classify(error: BaseException, timedOut: str | None = None,
+             what: str = "response") -> RelayError:
+    """
+    The answer for what ended an exchange with the upstream (over a
+    C{what}): failures of the upstream's connection or answer are 502 and
+    504; anything else is the relay's own fault, a 500.
+    """
+    if isinstance(error, RelayError):
+        return error
+    if isinstance(error, (CancelledError, ConnectingCancelledError)):
+        return RelayError(504, timedOut or "The {} was cancelled.".format(what),
+                          "server_error", "upstream_timeout")
+    if isinstance(error, UpstreamIdle):
+        return RelayError(504, str(error), "server_error", "upstream_timeout")
+    if isinstance(error, UpstreamTooLarge):
+        return RelayError(502, str(error), "server_error", "upstream_error")
+    if isinstance(error, ResponseFailed):
+        return RelayError(502, "The upstream closed the connection before the {} was "
+                          "complete.".format(what), "server_error", "upstream_error")
+    if isinstance(error, (ResponseNeverReceived, RequestTransmissionFailed, ConnectError,
+                          DNSLookupError, ConnectTimeout)):
+        return unreachable(error, "request" if what == "response" else what)
+    return RelayError(500, "relay error ({})".format(type(error).__name__),
+                      "server_error", "server_error")
+
+
+class ResponsesExchange(Watch):
+    """
+    The life of one Responses request.  L{run} writes every outcome to the
+    client, unless the client has gone; what it cannot write, L{serve}'s
+    last resort ends.
+    """
+
+    def __init__(self, context: "RelayContext", request: Request) -> None:
+        self._context = context
+        self._config = context.config
+        self._client = context.client
+        self._reactor = context.reactor
+        self._request = request
+        self._translator: StreamTranslator | None = None
+        self._passthrough: PassthroughStream | None = None
+        self._streaming = False
+        self._ended = False  # a terminal event reached the client
+        self._status = 200
+        self._model = "-"
+        self._started = self._reactor.seconds()
+
+    async def run(self) -> None:
+        try:
+            await self._relay()
+        except Exception as error:
+            if self.gone:
+                return
+            answer = classify(error, self.timedOut)
+            if answer.status == 500:
+                log.failure("{model}: relay error", model=self._model)
+            elif not isinstance(error, RelayError):
+                log.warn("{model}: upstream failed: {error!r}", model=self._model,
+                         error=error)
+            self._fail(answer)
+        finally:
+            self._logLine()
+
+    def failedEvent(self, message: str) -> bytes:
+        # The ids the stream already announced, and nothing the client sent.
+        events = self._events
+        started = getattr(events, "response", None) or {}
+        responseId, createdAt = started.get("id"), started.get("created_at")
+        return encodeEvent({
+            "type": "response.failed",
+            "sequence_number": getattr(events, "nextSequence", 0),
+            "response": failedResponse(
+                responseId if isinstance(responseId, str) else newId("resp_"),
+                createdAt if isinstance(createdAt, int) else now(),
+                "server_error", message)})
+
+    async def _relay(self) -> None:
+        body = readJSONBody(self._request, self._config.maxBodyBytes)
+        route = None
+        if isinstance(body, dict) and isinstance(body.get("model"), str):
+            self._model = body["model"]
+            route = self._context.table.route(self._model)
+        if route is not None and route.api == RESPONSES:
+            # Nothing to translate: the upstream judges the request itself.
+            await self._passThrough(body, route)
+            return
+        settings = self._config.translation
+        if route is not None:
+            settings = dataclasses.replace(settings, origin=route.upstream.baseURL)
+        chat = translateRequest(body, settings)
+        if route is None:
+            raise RelayError(404, "No upstream serves the model '{}'.".format(self._model),
+                             code="model_not_found", param="model")
+        self._limitTime(route)
+        notes = adaptRequest(
+            chat.body, route.profile, route.upstreamModel, extraParams=route.extraParams,
+            dropParams=(*route.dropParams, *self._context.learned.rejected(
+                route.upstream.name, route.upstreamModel)),
+            withholdTools=route.withholdTools, heal=route.heal,
+            maxTokensField=settings.maxTokensField, reasoningField=settings.reasoningField)
+        for warning in chat.warnings:
+            log.warn("{model}: {note}", model=self._model, note=warning)
+        for note in notes:
+            log.info("{model}: {note}", model=self._model, note=note)
+        healer = contentFilter(route.profile, route.heal, chat.body.get("tools"))
+        translator = self._translator = StreamTranslator(
+            body, chat, settings, contentFilter=healer)
+        response = await self._send(route, chat)
+        if _isSSE(response):
+            if chat.stream:
+                self._startStream()
+            await self._streamBody(response, route)
+        else:
+            # A whole completion, asked for or not: read it before any byte
+            # goes out, so a bad body is still an HTTP error.
+            completion = upstreamJSONObject(await self._content(response, route))
+            if chat.stream:
+                self._startStream()
+            self._emit(translator.feedChunk(completion))
+            self._emit(translator.finish(doneMarker=True))
+        if healedCalls(healer):
+            log.warn("{model}: healed {count} tool call(s) leaked into the text (dsml)",
+                     model=self._model, count=healedCalls(healer))
+        if not chat.stream:
+            self._writeJSON(translator.response)
+        else:
+            self._endStream()
+
+    async def _passThrough(self, body: dict, route: Route) -> None:
+        """
+        Relay C{body} to a route whose upstream serves C{/responses} itself,
+        with only C{model} renamed, and its answer back unchanged: a stream
+        byte for byte (ended with C{response.failed} if the upstream's
+        lacks a terminal event), a whole body with the upstream's status.
+        No translation, profile adaptation or parameter retry applies.
+        """
+        self._limitTime(route)
+        stream = self._passthrough = PassthroughStream(body)
+        response = await self._post(route, "/responses",
+                                    forwardedBody(body, route.upstreamModel),
+                                    body.get("stream") is True)
+        if response.code >= 300:
+            raise self._upstreamError(response, await self._content(response, route))
+        if not _isSSE(response):
+            raw = await self._content(response, route)
+            stream.whole(raw)
+            self._writeJSON(raw, response.code)
+            return
+        # The stream starts with the first whole event: until then an
+        # error is still an HTTP error.
+        await self._pump(response, RelayedBody(
+            stream, self._forward, self._reactor,
+            route.upstream.idleTimeout or self._config.idleTimeout,
+            self._config.maxEventBytes), register=True)
+        if not stream.finished:
+            raise RelayError(502, "The upstream's stream ended without a terminal event.",
+                             "server_error", "upstream_error")
+        if not self.gone:
+            self._endStream()
+
+    def _limitTime(self, route: Route) -> None:
+        total = route.upstream.totalTimeout
+        if total is not None:
+            self.limitTime(total, "The response took longer than {:g} seconds.".format(total))
+
+    async def _content(self, response: Any, route: Route) -> bytes:
+        """
+        A whole upstream body, bounded in size and by the idle timeout.
+        """
+        return await readBody(response, self._reactor,
+                              route.upstream.idleTimeout or self._config.idleTimeout)
+
+    def _forward(self, data: bytes) -> None:
+        if not self._streaming:
+            self._startStream()
+        if not self.gone:
+            self._request.write(data)
+            self._ended = self._passthrough is not None and self._passthrough.finished
+
+    async def _post(self, route: Route, path: str, body: bytes, stream: bool) -> Any:
+        """
+        POST C{body} to C{path} of the route's upstream, with the key
+        handling of L{UpstreamClient.post}; the response once its headers
+        arrived (within the headers timeout).
+        """
+        authorization = self._request.getHeader(b"authorization")
+        return await self._awaitHeaders(self._client.post(
+            route.upstream, path, body, stream,
+            authorization.decode("latin-1") if authorization else None),
+            route.upstream.headersTimeout or self._config.headersTimeout)
+
+    def _upstreamError(self, response: Any, text: bytes) -> RelayError:
+        # Redirects are not followed: an error too.
+        retryAfter = response.headers.getRawHeaders(b"retry-after", [b""])[0]
+        return mapUpstreamError(response.code, text, retryAfter.decode("latin-1"),
+                                self._config.retryAfter)
+
+    async def _send(self, route: Route, chat: ChatRequest) -> Any:
+        """
+        Send C{chat} upstream; on a 400/422 naming one parameter the upstream
+        does not take, send it once more without, and remember that.
+        """
+        for attempt in range(2):
+            response = await self._post(route, "/chat/completions",
+                                        json.dumps(chat.body).encode("utf-8"), chat.stream)
+            if response.code < 300:
+                return response
+            text = await self._content(response, route)
+            rejected = rejectedParameter(response.code, text) if attempt == 0 else None
+            if rejected is None or not withoutParameter(chat.body, rejected):
+                raise self._upstreamError(response, text)
+            self._context.learned.learn(route.upstream.name, route.upstreamModel, rejected)
+            log.warn("{model}: upstream {upstream} rejected {parameter!r}; retrying "
+                     "without it, and leaving it out for a while", model=self._model,
+                     upstream=route.upstream.name, parameter=rejected)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _awaitHeaders(self, pending: Deferred, timeout: float) -> Any:
+        def expire() -> None:
+            self.timedOut = "The upstream sent no response headers within {:g} seconds.".format(
+                timeout)
+            pending.cancel()
+
+        timer = self._reactor.callLater(timeout, expire)
+        try:
+            return await pending
+        except Exception as error:
+            if self.gone or self.timedOut:
+                raise CancelledError() from error
+            raise unreachable(error, "request") from error
+        finally:
+            if timer.active():
+                timer.cancel()
+
+    def _startStream(self) -> None:
+        request = self._request
+        request.setHeader(b"content-type", b"text/event-stream; charset=utf-8")
+        request.setHeader(b"cache-control", b"no-cache")
+        request.setHeader(b"x-accel-buffering", b"no")
+        self._streaming = True
+        if self._translator is not None:
+            self._emit(self._translator.start())
+
+    def _emit(self, events: list[dict]) -> None:
+        if self._streaming and not self.gone and events:
+            self._request.write(b"".join([encodeEvent(e) for e in events]))
+            self._ended = events[-1]["type"] in _TERMINAL_EVENTS
+
+    def _endStream(self, message: str = "The stream ended without a terminal event.") -> None:
+        """
+        Finish a started stream, never without its terminal event.
+        """
+        if not self._ended:
+            self._request.write(self.failedEvent(message))
+            self._ended = True
+        self._request.finish()
+
+    async def _streamBody(self, response: Any, route: Route) -> None:
+        assert self._translator is not None
+        await self._pump(response, TranslatingBody(
+            self._translator, self._emit, self._reactor,
+            route.upstream.idleTimeout or self._config.idleTimeout,
+            self._config.maxEventBytes), register=self._streaming)
+        self._emit(self._translator.finish())
+        for warning in self._translator.warnings:
+            log.warn("{model}: {note}", model=self._model, note=warning)
+
+    async def _pump(self, response: Any, body: PacedBody, register: bool) -> None:
+        """
+        Deliver the upstream body into C{body} and wait until it is done;
+        with C{register}, a client that stops reading pauses the upstream.
+        """
+        response.deliverBody(body)
+        registered = register and body.producer is not None
+        if registered:
+            self._request.registerProducer(body.producer, True)
+        try:
+            await body.done
+        finally:
+            if registered and not self.gone:
+                self._request.unregisterProducer()
+
+    def _writeJSON(self, response: dict | bytes, status: int = 200) -> None:
+        if self.gone:
+            return
+        self._status = status
+        self._request.setResponseCode(status)
+        self._request.setHeader(b"content-type", b"application/json")
+        self._request.write(response if isinstance(response, bytes)
+                            else json.dumps(response).encode("utf-8"))
+        self._request.finish()
+
+    @property
+    def _events(self) -> StreamTranslator | PassthroughStream | None:
+        """
+        What makes the Responses events: the translator, or the watched
+        passthrough stream.
+        """
+        return self._translator if self._translator is not None else self._passthrough
+
+    def _fail(self, error: RelayError) -> None:
+        if self.gone:
+            return
+        events = self._events
+        if self._streaming and events is not None:
+            code = error.code if error.code in (
+                "context_length_exceeded", "insufficient_quota", "rate_limit_exceeded"
+            ) else "server_error"
+            self._emit(events.fail(code, error.message))
+            self._endStream(error.message)
+            return
+        self._status = error.status
+        writeError(self._request, error)
+
+    def _logLine(self) -> None:
+        events = self._events
+        usage = events.usage if events is not None else None
+        status = (events.response.get("status") or "-") if (
+            events is not None and events.finished) else "-"
+        log.info(
+            "POST /v1/responses model={model} http={http} status={status} "
+            "tokens={tokens} {seconds:.3f}s{gone}",
+            model=self._model, http=self._status, status=status,
+            tokens="{}/{}".format(usage["input_tokens"], usage["output_tokens"])
+            if usage else "-",
+            seconds=self._reactor.seconds() - self._started,
+            gone=" client-gone" if self.gone else "",
+        )
+
+
+_TERMINAL_EVENTS = frozenset(("response.completed", "response.incomplete", "response.failed"))
+
+
+def _isSSE(response: Any) -> bool:
+    return b"event-stream" in response.headers.getRawHeaders(b"content-type", [b""])[0]
