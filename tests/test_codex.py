@@ -1,8 +1,8 @@
 """
-End-to-end tests: the real Codex CLI (0.169.0, see L{tests.codex_harness})
+End-to-end tests: the real Codex CLI (0.169.0, see L{tests.harness.codex})
 driven through codex-relay, run as a separate process by
 L{codex_relay.start}, onto a scripted Chat Completions upstream
-(L{tests.upstream.ScriptedUpstream}) served on a loopback port by the
+(L{tests.harness.upstream.ScriptedUpstream}) served on a loopback port by the
 test's reactor.
 
     codex exec  --Responses-->  relay process  --Chat-->  ScriptedUpstream
@@ -42,8 +42,8 @@ from twisted.web.server import Site
 
 from codex_relay import start
 from codex_relay._tools.catalog import buildCatalog
-from tests.chunks import chunk, finish, reasoning, text, toolCall, usage
-from tests.codex_harness import (
+from tests.harness.chunks import chunk, finish, reasoning, text, toolCall, usage
+from tests.harness.codex import (
     CodexEnvironment,
     CodexRun,
     bundledModels,
@@ -52,8 +52,8 @@ from tests.codex_harness import (
     trackingFactory,
 )
 from tests.fixtures import capture_codex
-from tests.test_profiles import deepseekThinking, firstOf, kimiControls, kimiThinking
-from tests.upstream import Drop, JSONReply, ReceivedRequest, Reply, ScriptedUpstream, Stream
+from tests.harness.rules import deepseekThinking, firstOf, kimiControls, kimiThinking
+from tests.harness.upstream import Drop, JSONReply, ReceivedRequest, Reply, ScriptedUpstream, Stream
 
 RELAY_KEY = "sk-test"
 FALLBACK_MODEL = "deepseek-chat"

@@ -37,18 +37,9 @@ from codex_relay._core.request.translate import ChatRequest, translateRequest
 from codex_relay._providers.routes import Route, parseRoutingTable, singleUpstream
 from codex_relay._core.settings import TranslationSettings
 from codex_relay._core.stream.translator import StreamTranslator
-from tests import oracle
-from tests.chunks import chunk, finish, reasoning, text, toolCall, usage
-from tests.test_profiles import (
-    MISTRAL_RULES,
-    deepseekThinking,
-    firstOf,
-    groqNoReasoning,
-    kimiControls,
-    kimiThinking,
-    ollamaToolChoice,
-    qwenThinking,
-)
+from tests.harness import oracle
+from tests.harness.chunks import chunk, finish, reasoning, text, toolCall, usage
+from tests.harness.rules import MISTRAL_RULES, deepseekThinking, firstOf, groqNoReasoning, kimiControls, kimiThinking, ollamaToolChoice, qwenThinking
 
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures")
 SECRET = b"x"

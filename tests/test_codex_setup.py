@@ -18,8 +18,8 @@ from codex_relay._tools.catalog import UnknownTemplate, buildCatalog
 from codex_relay._run.cli import relayBaseURL
 from codex_relay._tools.codex_setup import configSnippet
 from codex_relay._web.resource import ResponsesResource
-from tests.test_sdk import serveUpstream
-from tests.upstream import ScriptedUpstream
+from tests.harness.sockets import serveUpstream
+from tests.harness.upstream import ScriptedUpstream
 
 TEMPLATE = {
     "slug": "gpt-5.5", "display_name": "GPT-5.5", "apply_patch_tool_type": "freeform",

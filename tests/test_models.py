@@ -22,11 +22,11 @@ from codex_relay import RelayConfig, RelayService, TranslationSettings
 from codex_relay._web.body import MAX_WHOLE_BODY
 from codex_relay._providers.profiles import GENERIC, PROFILES, detectProfileFromModels
 from codex_relay._providers.routes import parseRoutingTable, singleUpstream
-from tests import oracle
-from tests.chunks import chunk, finish, text, usage
-from tests.llamacpp import MODEL_ALIAS, TOOLS_TEMPLATE, serverFor
-from tests.test_sdk import serveUpstream, trackConnections, webClient
-from tests.upstream import DEFAULT_MODELS, Hang, JSONReply, Reply, ScriptedUpstream, Stream
+from tests.harness import oracle
+from tests.harness.chunks import chunk, finish, text, usage
+from tests.harness.llamacpp import MODEL_ALIAS, TOOLS_TEMPLATE, serverFor
+from tests.harness.sockets import serveUpstream, trackConnections, webClient
+from tests.harness.upstream import DEFAULT_MODELS, Hang, JSONReply, Reply, ScriptedUpstream, Stream
 
 LLAMACPP = PROFILES["llama.cpp"]
 
@@ -460,7 +460,7 @@ class ModelsTests(RelayCase):
 
 class RealLlamaCppTests(RelayCase):
     """
-    The real llama.cpp server (L{tests.llamacpp}) on its own port, not 8080.
+    The real llama.cpp server (L{tests.harness.llamacpp}) on its own port, not 8080.
     """
 
     timeout = 120

@@ -1,5 +1,5 @@
 """
-Tests for L{tests.oracle}: correct streams pass, and each broken rule is
+Tests for L{tests.harness.oracle}: correct streams pass, and each broken rule is
 caught.  The streams here are written by hand from PROTOCOL.md §2.5.
 """
 
@@ -9,7 +9,7 @@ from typing import Any
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.oracle import checkEvents, checkResponse, checkStream, parseSSE
+from tests.harness.oracle import checkEvents, checkResponse, checkStream, parseSSE
 
 USAGE = {
     "input_tokens": 12,

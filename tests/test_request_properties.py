@@ -12,9 +12,9 @@ from typing import Any
 from hypothesis import given, settings, strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.oracle import checkStream
-from tests.test_resource import HELLO, InMemoryRelay
-from tests.upstream import Stream
+from tests.harness.oracle import checkStream
+from tests.harness.memory import HELLO, InMemoryRelay
+from tests.harness.upstream import Stream
 
 EXAMPLES = settings(max_examples=200, deadline=None)
 

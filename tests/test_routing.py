@@ -14,10 +14,10 @@ import treq
 
 from codex_relay import RelayConfig, RelayService, TranslationSettings
 from codex_relay._providers.routes import parseRoutingTable
-from tests import oracle
-from tests.chunks import chunk, finish, text, usage
-from tests.test_sdk import serveUpstream, trackConnections, webClient
-from tests.upstream import ScriptedUpstream, Stream
+from tests.harness import oracle
+from tests.harness.chunks import chunk, finish, text, usage
+from tests.harness.sockets import serveUpstream, trackConnections, webClient
+from tests.harness.upstream import ScriptedUpstream, Stream
 
 ROUTES = """
 default_upstream = "alpha"

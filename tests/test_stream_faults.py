@@ -35,10 +35,10 @@ from codex_relay._providers.routes import parseRoutingTable
 from codex_relay._core.sse import MAX_EVENT_BYTES, SSEEvent, SSETooLarge
 from codex_relay._run.tap import Options, configFromOptions
 from codex_relay._core.stream.translator import StreamTranslator
-from tests import chunks as C
-from tests.oracle import checkStream
-from tests.test_passthrough import RESPONSE_ID, frames, upstreamEvents
-from tests.test_sdk import trackConnections, webClient
+from tests.harness import chunks as C
+from tests.harness.oracle import checkStream
+from tests.harness.responses import RESPONSE_ID, frames, upstreamEvents
+from tests.harness.sockets import trackConnections, webClient
 
 SETTINGS = TranslationSettings(secret=b"faults")
 REQUEST = {"model": "model-a", "input": "hi", "stream": True}

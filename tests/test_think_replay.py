@@ -10,19 +10,8 @@ from twisted.trial.unittest import SynchronousTestCase
 from codex_relay._providers.adapt import adaptRequest
 from codex_relay._providers.profiles import PROFILES
 from codex_relay._core.settings import TranslationSettings
-from tests.test_profiles import deepseekThinking, kimiThinking
-from tests.test_request import (
-    SETTINGS,
-    assistantItem,
-    call,
-    chatCall,
-    messagesOf,
-    output,
-    seal,
-    tool,
-    translate,
-    user,
-)
+from tests.harness.rules import deepseekThinking, kimiThinking
+from tests.harness.requests import SETTINGS, assistantItem, call, chatCall, messagesOf, output, seal, tool, translate, user
 
 THOUGHT = "The user wants the files. I will list them."
 

@@ -22,8 +22,8 @@ from codex_relay._core.settings import TranslationSettings
 from codex_relay._core.sse import SSEDecoder
 from codex_relay._core.stream.translator import StreamTranslator
 
-from . import chunks as C
-from .oracle import checkEvents
+from tests.harness import chunks as C
+from tests.harness.oracle import checkEvents
 
 SETTINGS = TranslationSettings(secret=b"property-secret")
 REQUEST = {

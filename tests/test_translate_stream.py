@@ -4,7 +4,7 @@ Responses stream events out.
 
 Every translator is built from a real Responses request through
 L{translateRequest}, so tool maps are the real ones.  Every event list goes
-through L{tests.oracle.checkEvents} (PROTOCOL.md §5) and is also compared
+through L{tests.harness.oracle.checkEvents} (PROTOCOL.md §5) and is also compared
 with its golden sequence (PROTOCOL.md §2.5).  Item ids come from a counter
 (reset per translation) so that whole events can be compared exactly.
 """
@@ -21,9 +21,9 @@ from codex_relay._core.settings import REASONING_RAW, TranslationSettings
 from codex_relay._core.sse import SSEDecoder
 from codex_relay._core.stream.translator import StreamTranslator
 
-from . import chunks as C
-from .chunks import CountingText
-from .oracle import checkEvents, checkResponse
+from tests.harness import chunks as C
+from tests.harness.chunks import CountingText
+from tests.harness.oracle import checkEvents, checkResponse
 
 SECRET = b"test-secret"
 SETTINGS = TranslationSettings(secret=SECRET)

