@@ -23,7 +23,7 @@ sys.path.insert(0, ".")
 
 from translate import best  # noqa: E402  (bench/ is on the path when run as a script)
 
-from codex_relay._web.passthrough import PassthroughStream  # noqa: E402
+from codex_relay._core.stream.passthrough import PassthroughStream  # noqa: E402
 from codex_relay._core.request.translate import translateRequest  # noqa: E402
 from codex_relay._core.settings import TranslationSettings  # noqa: E402
 from codex_relay._core.sse import SSEDecoder, SSETooLarge, encodeEvent  # noqa: E402

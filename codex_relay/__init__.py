@@ -36,7 +36,15 @@ _PUBLIC = {
     "start": "._run.launch",
 }
 
-__all__ = sorted([*_PUBLIC, "__version__"])
+__all__ = [
+    "RelayConfig",
+    "RelayService",
+    "RelayStartError",
+    "TranslationSettings",
+    "__version__",
+    "relayResource",
+    "start",
+]
 
 
 def __getattr__(name: str) -> Any:

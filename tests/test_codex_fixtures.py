@@ -34,7 +34,8 @@ from codex_relay._core.carrier import ReasoningCarrier
 from codex_relay._providers.healers import DSMLHealer
 from codex_relay._providers.profiles import FORBIDDEN, PROFILES, REQUIRED, Profile
 from codex_relay._core.request.translate import ChatRequest, translateRequest
-from codex_relay._providers.routes import Route, parseRoutingTable, singleUpstream
+from codex_relay._providers.routes import Route
+from codex_relay._providers.config_file import parseRoutingTable, singleUpstream
 from codex_relay._core.settings import TranslationSettings
 from codex_relay._core.stream.translator import StreamTranslator
 from tests.harness import oracle

@@ -52,7 +52,7 @@ from codex_relay._tools.doctor.checks import (
     usageCheck,
 )
 from codex_relay._providers.profiles import PROFILES
-from codex_relay._providers.routes import parseRoutingTable, singleUpstream
+from codex_relay._providers.config_file import parseRoutingTable, singleUpstream
 from codex_relay._core.settings import TranslationSettings
 from tests.harness.chunks import chunk, completion, finish, reasoning, sse, text, toolCall, usage
 from tests.harness.sockets import serveUpstream, trackConnections

@@ -21,7 +21,7 @@ import treq
 from codex_relay import RelayConfig, RelayService, TranslationSettings
 from codex_relay._web.body import MAX_WHOLE_BODY
 from codex_relay._providers.profiles import GENERIC, PROFILES, detectProfileFromModels
-from codex_relay._providers.routes import parseRoutingTable, singleUpstream
+from codex_relay._providers.config_file import parseRoutingTable, singleUpstream
 from tests.harness import oracle
 from tests.harness.chunks import chunk, finish, text, usage
 from tests.harness.llamacpp import MODEL_ALIAS, TOOLS_TEMPLATE, serverFor

@@ -24,9 +24,10 @@ import treq
 
 from codex_relay import RelayConfig, RelayService, TranslationSettings
 from codex_relay._web.body import UpstreamIdle
-from codex_relay._web import passthrough as _passthrough
-from codex_relay._web.passthrough import PassthroughStream, RelayedBody, forwardedBody
-from codex_relay._providers.routes import parseRoutingTable
+from codex_relay._core.stream import passthrough as _passthrough
+from codex_relay._core.stream.passthrough import PassthroughStream, forwardedBody
+from codex_relay._web.body import RelayedBody
+from codex_relay._providers.config_file import parseRoutingTable
 from codex_relay._core.sse import MAX_EVENT_BYTES, SSEEvent, SSETooLarge, encodeEvent
 from tests.harness import oracle
 from tests.harness.chunks import CountingText, finish, text

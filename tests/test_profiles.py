@@ -33,7 +33,7 @@ from treq.client import HTTPClient
 import treq
 
 from codex_relay import RelayConfig, RelayService, TranslationSettings
-from codex_relay._providers.routes import parseRoutingTable
+from codex_relay._providers.config_file import parseRoutingTable
 from tests.harness import oracle
 from tests.harness import providers as pf
 from tests.harness.chunks import WEATHER_TOOL, chunk, finish, text, usage

@@ -28,7 +28,7 @@ from twisted.web.test.requesthelper import DummyChannel
 from codex_relay import RelayConfig, RelayService, TranslationSettings
 from codex_relay._web.body import TranslatingBody, UpstreamIdle
 from codex_relay._core.request.translate import translateRequest
-from codex_relay._providers.routes import parseRoutingTable
+from codex_relay._providers.config_file import parseRoutingTable
 from codex_relay._core.stream.translator import StreamTranslator
 from tests.harness.chunks import chunk, completion, finish, text, toolCall, usage
 from tests.harness.oracle import checkResponse, checkStream

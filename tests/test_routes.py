@@ -8,14 +8,8 @@ import os
 from twisted.trial.unittest import SynchronousTestCase
 
 from codex_relay._providers.profiles import FORBIDDEN, REQUIRED
-from codex_relay._providers.routes import (
-    ConfigError,
-    RoutingTable,
-    loadRoutingTable,
-    mergeModelLists,
-    parseRoutingTable,
-    singleUpstream,
-)
+from codex_relay._providers.routes import RoutingTable, mergeModelLists
+from codex_relay._providers.config_file import ConfigError, loadRoutingTable, parseRoutingTable, singleUpstream
 
 README = """\
 default_upstream = "deepseek"          # optional

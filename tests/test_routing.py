@@ -13,7 +13,7 @@ from twisted.trial.unittest import TestCase
 import treq
 
 from codex_relay import RelayConfig, RelayService, TranslationSettings
-from codex_relay._providers.routes import parseRoutingTable
+from codex_relay._providers.config_file import parseRoutingTable
 from tests.harness import oracle
 from tests.harness.chunks import chunk, finish, text, usage
 from tests.harness.sockets import serveUpstream, trackConnections, webClient

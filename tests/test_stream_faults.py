@@ -29,9 +29,10 @@ from twisted.web.server import NOT_DONE_YET, Request, Site
 from codex_relay import RelayConfig, RelayService, TranslationSettings
 from codex_relay._web.body import TranslatingBody
 from codex_relay._core.errors import UpstreamTooLarge
-from codex_relay._web.passthrough import PassthroughStream, RelayedBody
+from codex_relay._core.stream.passthrough import PassthroughStream
+from codex_relay._web.body import RelayedBody
 from codex_relay._core.request.translate import translateRequest
-from codex_relay._providers.routes import parseRoutingTable
+from codex_relay._providers.config_file import parseRoutingTable
 from codex_relay._core.sse import MAX_EVENT_BYTES, SSEEvent, SSETooLarge
 from codex_relay._run.tap import Options, configFromOptions
 from codex_relay._core.stream.translator import StreamTranslator

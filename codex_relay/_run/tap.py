@@ -14,7 +14,7 @@ from twisted.python import usage
 from codex_relay._web.config import DEFAULT_MAX_BODY, DEFAULT_PORT, DEFAULT_UPSTREAM, RelayConfig
 from codex_relay._core.errors import DEFAULT_RETRY_AFTER
 from codex_relay._run.logs import LEVELS
-from codex_relay._providers.routes import ConfigError, loadRoutingTable, singleUpstream
+from codex_relay._providers.config_file import ConfigError, loadRoutingTable, singleUpstream
 from codex_relay._run.service import RelayService
 from codex_relay._core.settings import REASONING_RAW, REASONING_SUMMARY, TranslationSettings
 from codex_relay._core.sse import MAX_EVENT_BYTES

@@ -3,7 +3,7 @@ The upstream body protocols: L{PacedBody} receives an upstream body paced
 by the client (backpressure) and bounded by an idle timeout;
 L{TranslatingBody} turns Chat SSE bytes into translated events on top of
 it.  (The passthrough of a Responses upstream is another L{PacedBody}, in
-L{codex_relay._web.passthrough}.)
+L{codex_relay._core.stream.passthrough}.)
 """
 
 from typing import Any, Callable, cast
@@ -19,6 +19,7 @@ from twisted.web.http import PotentialDataLoss
 
 from codex_relay._core.errors import UpstreamTooLarge
 from codex_relay._core.sse import MAX_EVENT_BYTES, SSEDecoder, SSEEvent, SSETooLarge
+from codex_relay._core.stream.passthrough import PassthroughStream
 from codex_relay._core.stream.translator import StreamTranslator
 
 
@@ -267,3 +268,35 @@ def readBody(response: Any, clock: Any, idleTimeout: float,
     body = CollectedBody(clock, idleTimeout, limit)
     response.deliverBody(body)
     return body.done.addCallback(lambda _: body.content)
+
+
+class RelayedBody(PacedBody):
+    """
+    The upstream's Responses stream, handed to C{forward} as the
+    L{PassthroughStream} releases it.  L{done} fires once the terminal
+    event went through, or the body ended; it fails with L{UpstreamTooLarge}
+    on an event larger than C{maxEventBytes} (when given, it replaces the
+    stream's limit).
+    """
+
+    def __init__(self, stream: PassthroughStream, forward: Callable[[bytes], None],
+                 clock: Any, idleTimeout: float, maxEventBytes: int | None = None) -> None:
+        super().__init__(clock, idleTimeout)
+        self._stream = stream
+        self._forward = forward
+        if maxEventBytes is not None:
+            stream.maxEventBytes = maxEventBytes
+
+    def received(self, data: bytes) -> bool:
+        try:
+            ready = self._stream.feed(data)
+        except SSETooLarge as error:
+            raise UpstreamTooLarge(str(error)) from error  # the upstream's fault
+        if ready:
+            self._forward(ready)
+        return self._stream.finished
+
+    def ended(self) -> None:
+        rest = self._stream.close()
+        if rest:
+            self._forward(rest)

@@ -6,7 +6,8 @@ import os
 from dataclasses import dataclass, field
 
 from codex_relay._core.errors import DEFAULT_RETRY_AFTER
-from codex_relay._providers.routes import RoutingTable, singleUpstream
+from codex_relay._providers.routes import RoutingTable
+from codex_relay._providers.config_file import singleUpstream
 from codex_relay._core.settings import TranslationSettings
 from codex_relay._core.sse import MAX_EVENT_BYTES
 

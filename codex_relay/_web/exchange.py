@@ -2,7 +2,7 @@
 One C{POST /v1/responses}: read and translate the client's request, call the
 upstream, and stream (or return) the translated answer.  A route with
 C{api = "responses"} skips translation: the request and the answer pass
-through (L{codex_relay._web.passthrough}).
+through (L{codex_relay._core.stream.passthrough}).
 """
 
 import dataclasses
@@ -23,16 +23,16 @@ from twisted.web.client import (
 
 
 from codex_relay._providers.adapt import adaptRequest, contentFilter, healedCalls
-from codex_relay._web.body import PacedBody, TranslatingBody, UpstreamIdle, readBody
+from codex_relay._providers.errors import mapUpstreamError
+from codex_relay._web.body import PacedBody, RelayedBody, TranslatingBody, UpstreamIdle, readBody
 from codex_relay._web.config import RelayConfig
 from codex_relay._core.errors import (
     RelayError,
     UpstreamTooLarge,
     invalidRequest,
-    mapUpstreamError,
     upstreamJSONObject,
 )
-from codex_relay._web.passthrough import PassthroughStream, RelayedBody, forwardedBody
+from codex_relay._core.stream.passthrough import PassthroughStream, forwardedBody
 from codex_relay._providers.rejections import RejectionMemory, rejectedParameter, withoutParameter
 from codex_relay._core.request.translate import MAX_NESTING, ChatRequest, checkNesting, translateRequest
 from codex_relay._core.stream.response import failedResponse, newId, now

@@ -22,7 +22,8 @@ from twisted.python.failure import Failure
 from twisted.web.server import NOT_DONE_YET, Request
 
 from codex_relay._web.body import MAX_WHOLE_BODY, readBody
-from codex_relay._core.errors import RelayError, mapUpstreamError
+from codex_relay._core.errors import RelayError
+from codex_relay._providers.errors import mapUpstreamError
 from codex_relay._web.exchange import RelayContext, classify
 from codex_relay._providers.profiles import detectProfileFromModels
 from codex_relay._providers.routes import CHAT, Upstream, mergeModelLists

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 
-from codex_relay._core.errors import upstreamMessage
+from codex_relay._providers.errors import upstreamMessage
 from codex_relay._providers.profiles import Profile, detectProfile
 from codex_relay._providers.routes import RESPONSES, Route, Upstream
 

@@ -7,7 +7,7 @@ The client's request goes to the upstream's C{/responses} with only
 C{model} renamed to the route's upstream model; the upstream's answer comes
 back unchanged.  No translation, no profile adaptation, no parameter retry:
 the upstream judges the request.  The relay still owns what it owns for
-every route (L{codex_relay._web.exchange} does that part): the key, the
+every route (the shell's exchange does that part): the key, the
 timeouts, the error envelope for an upstream error before the first byte,
 cancelling the upstream when the client goes away, and a stream that
 always ends with a terminal event.
@@ -23,14 +23,13 @@ sends after its terminal event is drained, not forwarded (and an upstream
 that then keeps its body open loses the connection after the idle
 timeout).
 
-Only L{RelayedBody} touches Twisted.
+No Twisted here: L{codex_relay._web.body.RelayedBody} feeds it.
 """
 
 import json
-from typing import Any, Callable, NoReturn
+from typing import NoReturn
 
-from codex_relay._web.body import PacedBody
-from codex_relay._core.errors import UpstreamTooLarge, classifyFailure, retryAfterSeconds, upstreamJSONObject
+from codex_relay._core.errors import classifyFailure, retryAfterSeconds, upstreamJSONObject
 from codex_relay._core.stream.response import newId, now, responseSkeleton
 from codex_relay._core.sse import MAX_EVENT_BYTES, SSEDecoder, SSEEvent, SSETooLarge
 
@@ -398,35 +397,3 @@ def _object(event: SSEEvent) -> dict | None:
     except (ValueError, RecursionError):  # too deep to parse is not JSON either
         return None
     return data if isinstance(data, dict) else None
-
-
-class RelayedBody(PacedBody):
-    """
-    The upstream's Responses stream, handed to C{forward} as the
-    L{PassthroughStream} releases it.  L{done} fires once the terminal
-    event went through, or the body ended; it fails with L{UpstreamTooLarge}
-    on an event larger than C{maxEventBytes} (when given, it replaces the
-    stream's limit).
-    """
-
-    def __init__(self, stream: PassthroughStream, forward: Callable[[bytes], None],
-                 clock: Any, idleTimeout: float, maxEventBytes: int | None = None) -> None:
-        super().__init__(clock, idleTimeout)
-        self._stream = stream
-        self._forward = forward
-        if maxEventBytes is not None:
-            stream.maxEventBytes = maxEventBytes
-
-    def received(self, data: bytes) -> bool:
-        try:
-            ready = self._stream.feed(data)
-        except SSETooLarge as error:
-            raise UpstreamTooLarge(str(error)) from error  # the upstream's fault
-        if ready:
-            self._forward(ready)
-        return self._stream.finished
-
-    def ended(self) -> None:
-        rest = self._stream.close()
-        if rest:
-            self._forward(rest)
