@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterable, Mapping
 
 from codex_relay._providers.healers import DSMLHealer, ThinkTagSplitter, chainFilters
+from codex_relay._providers.healers.glm import HEALER_PARAMETERS
 from codex_relay._providers.profiles import (
     EFFORT_DEEPSEEK,
     EFFORT_OPENROUTER,
@@ -26,10 +27,6 @@ _ALNUM9 = re.compile(r"[A-Za-z0-9]{9}")
 _BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _SAMPLING = ("temperature", "top_p", "presence_penalty", "frequency_penalty", "n")
 
-# What each named healer adds to the request.
-HEALER_PARAMETERS: Mapping[str, Mapping[str, object]] = {
-    "glm_thinking": {"thinking": {"type": "enabled"}},
-}
 
 
 def adaptRequest(

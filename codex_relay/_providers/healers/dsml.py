@@ -1,244 +1,35 @@
 """
-Content filters, sans-IO: split what some upstreams put inline in
-C{delta.content} back into text, reasoning and tool calls.  No Twisted here.
-
-  - L{ThinkTagSplitter}: C{<think>...</think>} (and C{\u25c1think\u25b7...
-    \u25c1/think\u25b7}) becomes reasoning.
-  - L{DSMLHealer}: DeepSeek tool-call markup ("DSML") leaked into text becomes
-    tool calls.
-  - L{chainFilters}: runs the text pieces through several filters in order.
-
-Every filter holds back only the shortest suffix that could still begin one
-of its markers, so visible text is never delayed by a character that cannot
-start one, and gives the same pieces (once adjacent pieces of one kind are
-merged) however the content is split into deltas.
+DeepSeek's tool-call markup ("DSML") leaked into content becomes tool
+calls.  No Twisted here.
 """
 
 import json
 import re
 from collections.abc import Callable
-from typing import NamedTuple, Protocol
 
+from codex_relay._providers.healers.pieces import (
+    BAR,
+    WHITESPACE,
+    Piece,
+    Spec,
+    couldStart,
+    literal,
+    newTuple,
+    specHold,
+    textPiece,
+)
 
-class Piece(NamedTuple):
-    """
-    One piece of filtered content.
-
-    @ivar kind: C{"text"}, C{"reasoning"} or C{"call"}.
-    @ivar text: the text of a text or reasoning piece.
-    @ivar name: the tool name of a call.
-    @ivar arguments: the arguments of a call, a JSON object string.
-    """
-
-    kind: str
-    text: str = ""
-    name: str = ""
-    arguments: str = ""
-
-
-# tuple.__new__ skips the Python-level NamedTuple constructor: cheaper per piece.
-_newTuple = tuple.__new__
-
-
-def _text(text: str) -> Piece:
-    return _newTuple(Piece, ("text", text, "", ""))
-
-
-def _reasoning(text: str) -> Piece:
-    return _newTuple(Piece, ("reasoning", text, "", ""))
-
-
-class ContentFilter(Protocol):
-    """
-    What L{chainFilters} needs of a filter.
-    """
-
-    def feed(self, text: str) -> list[Piece]:
-        """
-        Consume a content delta; return the pieces it completes.
-        """
-
-    def flush(self) -> list[Piece]:
-        """
-        End of stream: return whatever is still held back.
-        """
-
-
-# A "spec" describes a marker as a sequence of (characters, minimum, maximum)
-# runs; consecutive runs never share a character, so matching each run
-# greedily is exact.  Used only to decide what to hold back at the end of a
-# delta, never on the fast path.
-_Spec = tuple[tuple[str, int, int], ...]
-_WS = " \t\r\n"
-_BAR = "\uff5c"  # FULLWIDTH VERTICAL LINE, DeepSeek's special-token bar
-
-
-def _literal(word: str) -> _Spec:
-    return tuple((c, 1, 1) for c in word)
-
-
-def _couldStart(s: str, spec: _Spec) -> bool:
-    """
-    Is C{s} a prefix of some string matching C{spec}?
-    """
-    i = 0
-    n = len(s)
-    for chars, low, high in spec:
-        count = 0
-        while count < high and i < n and s[i] in chars:
-            i += 1
-            count += 1
-        if i == n:
-            return True
-        if count < low:
-            return False
-    return False
-
-
-# ---------------------------------------------------------------------------
-# <think> ... </think>
-
-_THINK_OPEN = re.compile("<think>|\u25c1think\u25b7")
-# An opener's first character selects its own closer: the dialects are not mixed.
-_THINK_CLOSE = {"<": "</think>", "\u25c1": "\u25c1/think\u25b7"}
-_THINK_OPENERS = ("<think>", "\u25c1think\u25b7")
-_THINK_WINDOW = max(len(m) for m in _THINK_OPENERS) - 1
-
-
-class ThinkTagSplitter:
-    """
-    Routes C{<think>...</think>} and C{\u25c1think\u25b7...\u25c1/think\u25b7}
-    blocks found anywhere in the content to reasoning; the rest is text.
-
-    Reasoning streams as it arrives (only a possible partial closer is held
-    back); a stray closer outside a block, or an opener inside one, is kept
-    verbatim.  Text after a closer is kept verbatim, leading newlines
-    included.
-    """
-
-    __slots__ = ("_closer", "_pending")
-
-    def __init__(self) -> None:
-        # The closer awaited inside a block, or None outside one.
-        self._closer: str | None = None
-        # The held-back suffix: a partial opener (outside) or closer (inside).
-        self._pending = ""
-
-    def feed(self, text: str) -> list[Piece]:
-        """
-        Consume a content delta.
-
-        @return: the text and reasoning pieces it completes, in order.
-        """
-        closer = self._closer
-        pending = self._pending
-        if not pending:
-            # The common path: nothing held and no marker character.  A C
-            # search per character class, and no Python call.
-            if closer is None:
-                if "<" not in text and "\u25c1" not in text:
-                    return [_newTuple(Piece, ("text", text, "", ""))] if text else []
-            elif closer[0] not in text:
-                return [_newTuple(Piece, ("reasoning", text, "", ""))] if text else []
-        data = pending + text
-        out: list[Piece] = []
-        pos = 0
-        n = len(data)
-        while True:
-            if closer is None:
-                match = _THINK_OPEN.search(data, pos)
-                if match is None:
-                    end = n - _thinkHold(data, pos)
-                    if end > pos:
-                        out.append(_text(data[pos:end]))
-                    self._pending = data[end:]
-                    break
-                start = match.start()
-                if start > pos:
-                    out.append(_text(data[pos:start]))
-                closer = _THINK_CLOSE[data[start]]
-                pos = match.end()
-            else:
-                start = data.find(closer, pos)
-                if start < 0:
-                    end = n - _suffixHold(data, pos, closer)
-                    if end > pos:
-                        out.append(_reasoning(data[pos:end]))
-                    self._pending = data[end:]
-                    break
-                if start > pos:
-                    out.append(_reasoning(data[pos:start]))
-                pos = start + len(closer)
-                closer = None
-        self._closer = closer
-        return out
-
-    def interrupt(self) -> list[Piece]:
-        """
-        A piece of another kind interrupts the content: give back a held
-        partial marker, as reasoning inside a block, else as text.  The
-        block, if any, stays open.
-        """
-        pending = self._pending
-        if not pending:
-            return []
-        self._pending = ""
-        return [_text(pending) if self._closer is None else _reasoning(pending)]
-
-    def flush(self) -> list[Piece]:
-        """
-        End of stream: an unterminated block's held text is reasoning; a
-        partial opener that never completed is text.  Resets the splitter.
-        """
-        pending, closer = self._pending, self._closer
-        self._pending, self._closer = "", None
-        if not pending:
-            return []
-        return [_text(pending) if closer is None else _reasoning(pending)]
-
-
-def _thinkHold(data: str, pos: int) -> int:
-    """
-    How many trailing characters of C{data[pos:]} could begin a think opener.
-    """
-    low = max(pos, len(data) - _THINK_WINDOW)
-    # Each marker character only opens a marker, so the last one decides.
-    start = max(data.rfind("<", low), data.rfind("\u25c1", low))
-    if start < 0:
-        return 0
-    tail = data[start:]
-    for opener in _THINK_OPENERS:
-        if opener.startswith(tail):
-            return len(tail)
-    return 0
-
-
-def _suffixHold(data: str, pos: int, marker: str) -> int:
-    """
-    How many trailing characters of C{data[pos:]} could begin C{marker},
-    whose first character occurs nowhere else in it.
-    """
-    start = data.rfind(marker[0], max(pos, len(data) - len(marker) + 1))
-    if start >= 0 and marker.startswith(data[start:]):
-        return len(data) - start
-    return 0
-
-
-# ---------------------------------------------------------------------------
-# DSML
-
-# Any DSML tag starts like this; "<" only ever begins one.
 _DSML_MARKER = re.compile("</?\uff5c\uff5c?DSML\uff5c")
-_DSML_MARKER_SPEC: _Spec = (
-    ("<", 1, 1), ("/", 0, 1), (_BAR, 1, 2), *_literal("DSML"), (_BAR, 1, 1))
+_DSML_MARKER_SPEC: Spec = (
+    ("<", 1, 1), ("/", 0, 1), (BAR, 1, 2), *literal("DSML"), (BAR, 1, 1))
 # A parameter value ends at its closer; the attribute-less opening form is
 # accepted too (some outputs close with "<｜DSML｜parameter>").  Whitespace is
 # spelled out, not \s, so it agrees exactly with the spec used to hold back.
 _PARAM_CLOSE = re.compile(
     "</?\uff5c\uff5c?DSML\uff5c\uff5c?[ \t\r\n]*parameter[ \t\r\n]*>")
-_PARAM_CLOSE_SPEC: _Spec = (
-    ("<", 1, 1), ("/", 0, 1), (_BAR, 1, 2), *_literal("DSML"), (_BAR, 1, 2),
-    (_WS, 0, 1 << 30), *_literal("parameter"), (_WS, 0, 1 << 30), (">", 1, 1))
+_PARAM_CLOSE_SPEC: Spec = (
+    ("<", 1, 1), ("/", 0, 1), (BAR, 1, 2), *literal("DSML"), (BAR, 1, 2),
+    (WHITESPACE, 0, 1 << 30), *literal("parameter"), (WHITESPACE, 0, 1 << 30), (">", 1, 1))
 _TAG = re.compile(
     r"<(/?)\uff5c{1,2}DSML\uff5c{1,2}\s*([A-Za-z_][\w.:-]*)(.*?)\s*(/?)\s*>\Z",
     re.DOTALL)
@@ -333,15 +124,15 @@ class DSMLHealer:
             if state == _TEXT:
                 if "<" not in text:
                     # The common path: no "<", no markup.
-                    return [_newTuple(Piece, ("text", text, "", ""))] if text else []
-                if _BAR not in text:
+                    return [newTuple(Piece, ("text", text, "", ""))] if text else []
+                if BAR not in text:
                     # Code full of "<": every tag has a bar after its "<" or
                     # "</", so only those two may begin one, at the end.
                     if text.endswith("<"):
                         self._pending, text = "<", text[:-1]
                     elif text.endswith("</"):
                         self._pending, text = "</", text[:-2]
-                    return [_newTuple(Piece, ("text", text, "", ""))] if text else []
+                    return [newTuple(Piece, ("text", text, "", ""))] if text else []
             elif state == _VALUE and "<" not in text:
                 # A long value: no closer can start here.
                 self._value.append(text)
@@ -360,7 +151,7 @@ class DSMLHealer:
                     end = n - _markerHold(data, pos)
                     if end > pos:
                         if state == _TEXT:
-                            out.append(_text(data[pos:end]))
+                            out.append(textPiece(data[pos:end]))
                         else:
                             self._junk.append(data[pos:end])
                     self._pending = data[end:]
@@ -368,7 +159,7 @@ class DSMLHealer:
                 start = match.start()
                 if state == _TEXT:
                     if start > pos:
-                        out.append(_text(data[pos:start]))
+                        out.append(textPiece(data[pos:start]))
                     self._checkpoint(start)
                 else:
                     self._junk.append(data[pos:start])
@@ -387,7 +178,7 @@ class DSMLHealer:
             else:
                 match = _PARAM_CLOSE.search(data, pos)
                 if match is None:
-                    end = n - _specHold(data, pos, _PARAM_CLOSE_SPEC)
+                    end = n - specHold(data, pos, _PARAM_CLOSE_SPEC)
                     self._value.append(data[pos:end])
                     self._pending = data[end:]
                     break
@@ -409,7 +200,7 @@ class DSMLHealer:
             return []
         pending = self._pending
         self._pending = ""
-        return [_text(pending)]
+        return [textPiece(pending)]
 
     def flush(self) -> list[Piece]:
         """
@@ -423,7 +214,7 @@ class DSMLHealer:
             if not held.strip():
                 held = ""
         self._reset()
-        return [_text(held)] if held else []
+        return [textPiece(held)] if held else []
 
     def _checkpoint(self, position: int) -> None:
         # Raw text before this position is accounted for.
@@ -441,7 +232,7 @@ class DSMLHealer:
         if self._invoke is not None:
             self._invoke.body.append(junk)
         else:
-            out.append(_text(junk))
+            out.append(textPiece(junk))
             self._checkpoint(position)
 
     def _tagEnd(self, data: str, start: int) -> int:
@@ -567,9 +358,9 @@ class DSMLHealer:
                 arguments.update(direct)
             else:
                 # Not arguments after all: give it back rather than lose it.
-                out.append(_text(body))
+                out.append(textPiece(body))
         arguments.update(invoke.parameters)
-        out.append(_newTuple(Piece, (
+        out.append(newTuple(Piece, (
             "call", "", invoke.name, json.dumps(arguments, ensure_ascii=False))))
         self.fired += 1
         self._checkpoint(position)
@@ -582,85 +373,6 @@ def _markerHold(data: str, pos: int) -> int:
     # "<" only starts the marker, so only the last one can; the longest
     # partial start, "</｜｜DSML", is 8 characters.
     start = data.rfind("<", max(pos, len(data) - 8))
-    if start >= 0 and _couldStart(data[start:], _DSML_MARKER_SPEC):
+    if start >= 0 and couldStart(data[start:], _DSML_MARKER_SPEC):
         return len(data) - start
     return 0
-
-
-def _specHold(data: str, pos: int, spec: _Spec) -> int:
-    """
-    How many trailing characters of C{data[pos:]} could begin a match of
-    C{spec}, whose first character ("<") occurs nowhere else in a match.
-    """
-    start = data.rfind("<", pos)
-    if start >= 0 and _couldStart(data[start:], spec):
-        return len(data) - start
-    return 0
-
-
-# ---------------------------------------------------------------------------
-
-
-class _Chain:
-    """
-    Filters run in order on text pieces; other pieces pass through.
-    """
-
-    __slots__ = ("filters",)
-
-    def __init__(self, filters: list[ContentFilter]) -> None:
-        self.filters = list(filters)
-
-    def feed(self, text: str) -> list[Piece]:
-        """
-        Consume a content delta through every filter.
-        """
-        filters = self.filters
-        if not filters:
-            return [_text(text)] if text else []
-        pieces = filters[0].feed(text)
-        for f in filters[1:]:
-            pieces = _through(f, pieces)
-        return pieces
-
-    def flush(self) -> list[Piece]:
-        """
-        Flush every filter in order; what one gives back as text still runs
-        through the filters after it.
-        """
-        pieces: list[Piece] = []
-        for f in self.filters:
-            pieces = _through(f, pieces)
-            pieces.extend(f.flush())
-        return pieces
-
-
-def _through(f: ContentFilter, pieces: list[Piece]) -> list[Piece]:
-    # Indexing, not the NamedTuple properties: this runs per delta.
-    if len(pieces) == 1 and pieces[0][0] == "text":
-        return f.feed(pieces[0][1])
-    out: list[Piece] = []
-    interrupt = getattr(f, "interrupt", None)
-    for piece in pieces:
-        if piece[0] == "text":
-            out.extend(f.feed(piece[1]))
-        else:
-            # Held text must not slip behind this piece.
-            if interrupt is not None:
-                out.extend(interrupt())
-            out.append(piece)
-    return out
-
-
-def chainFilters(filters: list[ContentFilter]) -> _Chain:
-    """
-    One filter running C{filters} in order: each one's text pieces feed the
-    next; reasoning and call pieces pass the later ones untouched.
-
-    A filter may also have C{interrupt()}, returning a held partial marker:
-    it is called before a piece of another kind passes it, since a marker
-    cannot straddle that piece, so no text slips behind a piece that
-    followed it.  Put L{ThinkTagSplitter} first: markup inside reasoning
-    then stays reasoning.
-    """
-    return _Chain(filters)
