@@ -4,6 +4,7 @@ versioned, compressed and signed, so the relay keeps no state and ignores
 blobs that it did not make (OpenAI's own, or ones tampered with).
 """
 
+from typing import Any
 import base64
 import hashlib
 import hmac
@@ -33,12 +34,12 @@ class ReasoningCarrier:
         digest = hmac.new(self._secret, (PREFIX + body).encode("ascii"), hashlib.sha256)
         return _b64encode(digest.digest()[:18])
 
-    def seal(self, payload: dict) -> str:
+    def seal(self, payload: dict[str, Any]) -> str:
         raw = json.dumps(payload, separators=(",", ":")).encode("utf-8")
         body = _b64encode(zlib.compress(raw))
         return "{}{}.{}".format(PREFIX, body, self._signature(body))
 
-    def unseal(self, blob: object) -> dict | None:
+    def unseal(self, blob: object) -> dict[str, Any] | None:
         """
         The payload of C{blob}, or L{None} if it is not a valid blob of ours.
         """

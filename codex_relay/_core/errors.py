@@ -5,6 +5,7 @@ HTTP status mapping is in L{codex_relay._providers.errors}).  No Twisted
 here.
 """
 
+from typing import Any
 import json
 import re
 from dataclasses import dataclass, field
@@ -48,7 +49,7 @@ class RelayError(Exception):
     def __str__(self) -> str:
         return self.message
 
-    def envelope(self) -> dict:
+    def envelope(self) -> dict[str, Any]:
         return {
             "error": {
                 "message": self.message,
@@ -122,7 +123,7 @@ def classifyFailure(message: str, code: str | None) -> str:
     return "server_error"
 
 
-def upstreamJSONObject(body: bytes) -> dict:
+def upstreamJSONObject(body: bytes) -> dict[str, Any]:
     """
     A whole upstream answer, which must be a JSON object.
 

@@ -9,7 +9,7 @@ per batch of complete lines, never per byte.
 
 import json
 import re
-from typing import NamedTuple, NoReturn
+from typing import Any, NamedTuple, NoReturn
 
 _BOM = b"\xef\xbb\xbf"
 
@@ -141,7 +141,7 @@ class SSEDecoder:
             lines.append(b"".join(self._pending).decode("utf-8", "replace"))
         lines.append("")
         events = self._lines(lines, self._pendingSize)
-        self.__init__(self._limit)
+        self.__init__(self._limit)  # type: ignore[misc]  # one reset, by the same class
         return events
 
     def _tooLarge(self, what: str) -> NoReturn:
@@ -214,7 +214,7 @@ class SSEDecoder:
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
-def encodeEvent(payload: dict) -> bytes:
+def encodeEvent(payload: dict[str, Any]) -> bytes:
     """
     Frame C{payload} as one SSE event named after C{payload["type"]}.
 

@@ -4,6 +4,7 @@ A translated Chat request adapted to one upstream: its profile's rules
 differently) and the route's own overrides.  No Twisted here.
 """
 
+from typing import Any
 import copy
 import hashlib
 import json
@@ -30,7 +31,7 @@ _SAMPLING = ("temperature", "top_p", "presence_penalty", "frequency_penalty", "n
 
 
 def adaptRequest(
-    body: dict,
+    body: dict[str, Any],
     profile: Profile,
     model: str,
     *,
@@ -96,7 +97,7 @@ def alnum9(callId: str) -> str:
     return "".join(digits)
 
 
-def _withhold(body: dict, names: set[str], notes: list[str]) -> None:
+def _withhold(body: dict[str, Any], names: set[str], notes: list[str]) -> None:
     tools = body.get("tools")
     if not names or not tools:
         return
@@ -114,7 +115,7 @@ def _withhold(body: dict, names: set[str], notes: list[str]) -> None:
             body.pop(key, None)
 
 
-def _replayReasoning(message: dict, profile: Profile, field: str) -> None:
+def _replayReasoning(message: dict[str, Any], profile: Profile, field: str) -> None:
     text = message.pop("reasoning_content", None) or message.pop("reasoning", None)
     message.pop("reasoning", None)
     details = message.pop("reasoning_details", None)
@@ -133,7 +134,7 @@ def _replayReasoning(message: dict, profile: Profile, field: str) -> None:
     if field == "thinking":
         # Mistral takes reasoning back only as a thinking chunk of the content.
         content = message.get("content")
-        parts: list[dict] = [{"type": "thinking", "thinking": [{"type": "text", "text": text}]}]
+        parts: list[dict[str, Any]] = [{"type": "thinking", "thinking": [{"type": "text", "text": text}]}]
         if content:
             parts.append({"type": "text", "text": content})
         message["content"] = parts
@@ -141,7 +142,7 @@ def _replayReasoning(message: dict, profile: Profile, field: str) -> None:
     message[field] = text
 
 
-def _tools(body: dict, profile: Profile) -> None:
+def _tools(body: dict[str, Any], profile: Profile) -> None:
     tools = body.get("tools")
     if tools and not profile.strictTools:
         for tool in tools:
@@ -160,7 +161,7 @@ def _tools(body: dict, profile: Profile) -> None:
             body["tool_choice"] = replacement
 
 
-def _parameters(body: dict, profile: Profile, maxTokensField: str) -> None:
+def _parameters(body: dict[str, Any], profile: Profile, maxTokensField: str) -> None:
     for field in ("max_tokens", "max_completion_tokens"):
         if field in body and field != maxTokensField:
             body[maxTokensField] = body.pop(field)
@@ -189,7 +190,7 @@ def _mappedEffort(effort: str, profile: Profile) -> str | None:
     return profile.effortMap.get(effort)
 
 
-def _effort(body: dict, profile: Profile) -> None:
+def _effort(body: dict[str, Any], profile: Profile) -> None:
     effort = body.pop("reasoning_effort", None)
     streaming = bool(body.get("stream"))
     if profile.effort == EFFORT_QWEN:
@@ -212,7 +213,7 @@ def _effort(body: dict, profile: Profile) -> None:
         body["reasoning"] = {"enabled": False} if effort == "none" else {"effort": effort}
 
 
-def _merge(target: dict, extra: Mapping[str, object]) -> None:
+def _merge(target: dict[str, Any], extra: Mapping[str, object]) -> None:
     for key, value in extra.items():
         if isinstance(value, Mapping) and isinstance(target.get(key), dict):
             _merge(target[key], value)
@@ -221,7 +222,7 @@ def _merge(target: dict, extra: Mapping[str, object]) -> None:
 
 
 def contentFilter(profile: Profile, heal: Iterable[str],
-                  tools: list[dict] | None = None) -> object | None:
+                  tools: list[dict[str, Any]] | None = None) -> object | None:
     """
     The content filter a response from this upstream needs: inline
     reasoning tags split off, leaked DSML tool calls healed; L{None} when
@@ -233,7 +234,7 @@ def contentFilter(profile: Profile, heal: Iterable[str],
         that lists the healer itself (deepseek) heals whatever C{tools}
         says, as it always did: the doctor's probes pass none.
     """
-    filters: list = []
+    filters: list[Any] = []
     if profile.thinkTags:
         filters.append(ThinkTagSplitter())
     if "dsml" in heal and (tools or "dsml" in profile.heal):
@@ -246,7 +247,7 @@ def contentFilter(profile: Profile, heal: Iterable[str],
     return filters[0] if len(filters) == 1 else chainFilters(filters)
 
 
-def _firstRequired(function: dict) -> str | None:
+def _firstRequired(function: dict[str, Any]) -> str | None:
     # Codex's get_goal has "required": [], and schemas from clients may be anything.
     parameters = function.get("parameters")
     required = parameters.get("required") if isinstance(parameters, dict) else None

@@ -46,7 +46,7 @@ import re
 import tomllib
 from datetime import date, datetime, time
 from types import MappingProxyType
-from typing import Mapping, NoReturn
+from typing import Any, Mapping, NoReturn
 from urllib.parse import urlsplit
 
 from codex_relay._providers.profiles import detectProfile, profileNamed
@@ -246,7 +246,7 @@ class _Parser:
 
     # Tables.
 
-    def table(self, document: dict) -> RoutingTable:
+    def table(self, document: dict[str, Any]) -> RoutingTable:
         self.known("", document, _TOP_KEYS)
         if "upstreams" not in document:
             self.fail("upstreams", "at least one upstream is required "
@@ -326,7 +326,7 @@ class _Parser:
                         profile=profile, api=api, profileDetected="profile" not in raw,
                         **timeouts)
 
-    def route(self, index: int, raw: dict, upstreams: Mapping[str, Upstream],
+    def route(self, index: int, raw: dict[str, Any], upstreams: Mapping[str, Upstream],
               line: int | None) -> RouteRule:
         path = "routes[{}]".format(index)
         self.known(path, raw, _ROUTE_KEYS, line)

@@ -11,7 +11,7 @@ import dataclasses
 import re
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Mapping
+from typing import Any, Mapping
 from urllib.parse import urlsplit
 
 # Whether reasoning goes back upstream on assistant messages.
@@ -26,7 +26,7 @@ EFFORT_QWEN = "qwen_enable_thinking"  # enable_thinking: bool
 EFFORT_OPENROUTER = "openrouter"  # reasoning: {effort}
 EFFORT_UNSUPPORTED = "unsupported"
 
-_EMPTY: Mapping = MappingProxyType({})
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 
 @dataclass(frozen=True)
@@ -109,7 +109,7 @@ class Profile:
         return profile
 
 
-def _frozen(mapping: dict) -> Mapping:
+def _frozen(mapping: dict[str, Any]) -> Mapping[str, Any]:
     return MappingProxyType(dict(mapping))
 
 

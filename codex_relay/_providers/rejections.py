@@ -3,6 +3,7 @@ Strip and retry: reading which single parameter an upstream's 400 or 422
 rejected, and removing it from the request.  No Twisted here.
 """
 
+from typing import Any
 import json
 import re
 from collections import OrderedDict
@@ -50,7 +51,7 @@ def rejectedParameter(status: int, body: bytes) -> str | None:
         if isinstance(error, dict):
             if error.get("code") in ("unsupported_parameter", "unknown_parameter") and \
                     isinstance(error.get("param"), str):
-                return error["param"].split(".")[-1]
+                return str(error["param"]).split(".")[-1]
             text = str(error.get("message") or text)
         elif isinstance(parsed.get("message"), str):
             text = parsed["message"]
@@ -72,7 +73,7 @@ STRUCTURAL = frozenset({
 })
 
 
-def withoutParameter(body: dict, name: str) -> bool:
+def withoutParameter(body: dict[str, Any], name: str) -> bool:
     """
     Remove C{name} from C{body}: a top-level parameter, or a field of every
     message or tool.  Whether anything was removed; never for a

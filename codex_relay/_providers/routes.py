@@ -31,7 +31,7 @@ aliases too, with a warning.
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from types import MappingProxyType
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 from codex_relay._providers.profiles import GENERIC, PROFILES, Profile
 
@@ -273,8 +273,8 @@ class RoutingTable:
 
 
 def mergeModelLists(table: RoutingTable,
-                    results: Mapping[str, list[dict] | BaseException]
-                    ) -> tuple[list[dict], list[str]]:
+                    results: Mapping[str, list[dict[str, Any]] | BaseException]
+                    ) -> tuple[list[dict[str, Any]], list[str]]:
     """
     One C{/v1/models} list from every upstream's.
 
@@ -285,7 +285,7 @@ def mergeModelLists(table: RoutingTable,
         use, C{owned_by} the upstream's name, C{created} the upstream's or
         0), without duplicates, and one warning per upstream left out.
     """
-    merged: list[dict] = []
+    merged: list[dict[str, Any]] = []
     warnings: list[str] = []
     for name in table.upstreams:
         if name not in results:
@@ -299,7 +299,7 @@ def mergeModelLists(table: RoutingTable,
             warnings.append("upstream {!r} left out of the model list: its model list "
                             "is {}, not an array".format(name, _typeName(result)))
             continue
-        entries: dict[str, Mapping] = {}
+        entries: dict[str, Mapping[str, Any]] = {}
         for entry in result:
             if (isinstance(entry, Mapping) and isinstance(entry.get("id"), str)
                     and entry["id"] and entry["id"] not in entries):

@@ -4,6 +4,7 @@ plugin's options, read from flags and C{CODEX_RELAY_*} variables, served on
 the global reactor until interrupted.
 """
 
+from typing import Any
 import re
 import sys
 
@@ -76,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
                            announce=False, learnProfiles=True)
     outcome = {"code": 0}
 
-    def listening(ports: list) -> None:
+    def listening(ports: list[Any]) -> None:
         for port in ports:
             # start() waits for exactly this line on stderr.
             print(READY + describe(port), file=sys.stderr, flush=True)

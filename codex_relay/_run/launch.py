@@ -2,6 +2,7 @@
 C{start()}: run the relay as a child process from Python code.
 """
 
+from typing import IO, Any
 import os
 import queue
 import subprocess
@@ -21,7 +22,7 @@ class RelayStartError(RuntimeError):
     """
 
 
-def _reader(stream, lines: "queue.Queue[str | None]", tail: deque) -> None:
+def _reader(stream: IO[bytes], lines: "queue.Queue[str | None]", tail: deque[Any]) -> None:
     # Keeps draining after start-up, so a chatty relay never blocks on a full pipe.
     for raw in iter(stream.readline, b""):
         line = raw.decode("utf-8", "replace").rstrip("\n")
@@ -39,7 +40,7 @@ def start(
     timeout: float = 30.0,
     env: dict[str, str] | None = None,
     **more: object,
-) -> subprocess.Popen:
+) -> "subprocess.Popen[bytes]":
     """
     Start the relay in a child process and return it once it accepts
     connections.  C{port=0} picks a free port.  Further keyword arguments are
@@ -64,7 +65,7 @@ def start(
     process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                stderr=subprocess.PIPE, env=childEnv)
     lines: "queue.Queue[str | None]" = queue.Queue()
-    tail: deque = deque(maxlen=50)
+    tail: deque[Any] = deque(maxlen=50)
     threading.Thread(target=_reader, args=(process.stderr, lines, tail),
                      daemon=True).start()
     deadline = time.monotonic() + timeout

@@ -3,10 +3,11 @@ Log observers: level filtering for the console command, and a filter for
 Twisted's per-connection client factory noise (twisted#9330).
 """
 
-from typing import IO
+from typing import IO, Any, cast
 
 from twisted.logger import (
     FilteringLogObserver,
+    ILogFilterPredicate,
     ILogObserver,
     LogLevel,
     LogLevelFilterPredicate,
@@ -17,10 +18,10 @@ from twisted.logger import (
 LEVELS = ("debug", "info", "warn", "error", "critical")
 
 
-def _quietClientFactories(event: dict) -> PredicateResult:
-    if event.get("log_format", "").startswith(("Starting factory", "Stopping factory")):
-        return PredicateResult.no
-    return PredicateResult.maybe
+def _quietClientFactories(event: dict[str, Any]) -> PredicateResult:
+    if str(event.get("log_format", "")).startswith(("Starting factory", "Stopping factory")):
+        return PredicateResult.no  # type: ignore[no-any-return]
+    return PredicateResult.maybe  # type: ignore[no-any-return]
 
 
 def filteredObserver(output: IO[str], level: str = "info") -> ILogObserver:
@@ -29,7 +30,7 @@ def filteredObserver(output: IO[str], level: str = "info") -> ILogObserver:
     """
     return FilteringLogObserver(
         textFileLogObserver(output),
-        [_quietClientFactories,
+        [cast(ILogFilterPredicate, _quietClientFactories),
          LogLevelFilterPredicate(defaultLogLevel=LogLevel.levelWithName(level))],
     )
 

@@ -11,6 +11,7 @@ from twisted.application.service import Service
 from twisted.internet.defer import Deferred, DeferredList, gatherResults, succeed
 from twisted.internet.endpoints import serverFromString
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 
 from codex_relay._web.config import RelayConfig
 from codex_relay._web.limits import LimitedRequest, LimitedSite
@@ -35,18 +36,23 @@ class RelayService(Service):
 
     @param announce: log a line for each endpoint it listens on (the
         console command prints its own instead, which C{start()} waits for).
+    @param stopIfCannotListen: log a critical line and stop the reactor
+        when an endpoint cannot listen (twistd and twist).
     @param learnProfiles: at start, ask each upstream whose profile came out
         generic from its URL for its model list, once and off the request
         path, to recognise llama.cpp on any port (L{ModelsResource.learnProfiles}).
     """
 
     def __init__(self, config: RelayConfig, reactor: Any, listen: Sequence[str] = (),
-                 learnProfiles: bool = False, announce: bool = True) -> None:
+                 learnProfiles: bool = False, announce: bool = True,
+                 stopIfCannotListen: bool = False) -> None:
         self._config = config
         self._reactor = reactor
         self._endpoints = list(listen)
         self._learnProfiles = learnProfiles
         self._announce = announce
+        self._stopIfCannotListen = stopIfCannotListen
+        self._bound = False
         self.client = UpstreamClient.fromConfig(reactor, config)
         self.resource = relayResource(config, reactor, self.client)
         self.site = LimitedSite(self.resource, reactor=reactor,
@@ -54,19 +60,36 @@ class RelayService(Service):
                                                 maxBodyBytes=config.maxBodyBytes))
         self.site.noisy = False
         self.ports: list[Any] = []
-        self.listening: Deferred = succeed([])
-        self._learning: Deferred = succeed(None)
+        self.listening: Deferred[Any] = succeed([])
+        self._learning: Deferred[Any] = succeed(None)
 
-    def startService(self) -> None:
-        super().startService()
+    def privilegedStartService(self) -> None:
+        # Ports are bound here, before twistd drops privileges (port 443...).
+        super().privilegedStartService()
+        self._bound = True
         pending = [serverFromString(self._reactor, e).listen(self.site)
                    for e in self._endpoints]
         self.listening = gatherResults(pending, consumeErrors=True)
         self.listening.addCallback(self._listened)
+        if self._stopIfCannotListen:
+            self.listening.addErrback(self._cannotListen)
+
+    def startService(self) -> None:
+        # Started directly (embedded, or in tests) rather than by an
+        # application: bind first, as Twisted's endpoint services do.
+        if not self._bound:
+            self.privilegedStartService()
+        super().startService()
         if self._learnProfiles:
             # Codex never lists the models, so ask once here, off the request
             # path, whether an upstream is a server with its own profile.
             self._learning = self.resource.learnProfiles()
+
+    def _cannotListen(self, failure: Failure) -> None:
+        # A relay that cannot listen must not linger half-started.
+        log.critical("codex-relay could not listen: {error}", error=failure.getErrorMessage())
+        if self._reactor.running:
+            self._reactor.stop()
 
     def _listened(self, ports: list[Any]) -> list[Any]:
         self.ports = ports
@@ -75,8 +98,9 @@ class RelayService(Service):
                      address=describe(port), upstream=self._config.upstream)
         return ports
 
-    def stopService(self) -> Deferred:
+    def stopService(self) -> Deferred[Any]:
         super().stopService()
+        self._bound = False
         self._learning.cancel()
         stopping = [port.stopListening() for port in self.ports]
         self.ports = []

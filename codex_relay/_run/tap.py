@@ -5,7 +5,7 @@ C{CODEX_RELAY_*} environment variable, then to its default.
 
 import os
 import sys
-from typing import Any
+from typing import Any, cast
 
 from twisted.application.service import IService
 from twisted.logger import Logger
@@ -148,7 +148,8 @@ class Options(usage.Options):
         self["listen"].append(endpoint)
 
     def postOptions(self) -> None:
-        for name, _, default, _, *convert in self.optParameters:
+        parameters = cast("list[list[Any]]", self.optParameters)
+        for name, _, default, _, *convert in parameters:
             if self[name] is None:
                 variable = "CODEX_RELAY_" + name.upper().replace("-", "_")
                 raw = self._environ.get(variable)
@@ -226,21 +227,6 @@ def makeService(options: Options, reactor: Any = None) -> IService:
     The relay service for C{twistd codex-relay} / C{twist codex-relay}.
     """
     if reactor is None:
-        from twisted.internet import reactor  # type: ignore[no-redef]
-    service = RelayService(configFromOptions(options), reactor, options["listen"],
-                           learnProfiles=True)
-    original = service.startService
-
-    def startService() -> None:
-        original()
-        # A relay that cannot listen must not linger half-started.
-        service.listening.addErrback(_cannotListen, reactor)
-
-    service.startService = startService  # type: ignore[method-assign]
-    return service
-
-
-def _cannotListen(failure: Any, reactor: Any) -> None:
-    log.critical("codex-relay could not listen: {error}", error=failure.getErrorMessage())
-    if reactor.running:
-        reactor.stop()
+        from twisted.internet import reactor
+    return RelayService(configFromOptions(options), reactor, options["listen"],
+                        learnProfiles=True, stopIfCannotListen=True)

@@ -5,6 +5,7 @@ so each upstream model gets a copy of a bundled template entry, without
 the OpenAI-only features.  No Twisted here.
 """
 
+from typing import Any
 import copy
 from collections.abc import Mapping
 
@@ -22,7 +23,7 @@ class UnknownTemplate(ValueError):
         self.known = known
 
 
-def catalogEntry(template: dict, model: str, contextWindow: int | None = None) -> dict:
+def catalogEntry(template: dict[str, Any], model: str, contextWindow: int | None = None) -> dict[str, Any]:
     """
     A catalog entry for C{model} with C{template}'s tool protocol.
     """
@@ -45,8 +46,8 @@ def catalogEntry(template: dict, model: str, contextWindow: int | None = None) -
     return entry
 
 
-def buildCatalog(bundled: dict, models: list[str], template: str = DEFAULT_TEMPLATE,
-                 contextWindow: "int | Mapping[str, int | None] | None" = None) -> dict:
+def buildCatalog(bundled: dict[str, Any], models: list[str], template: str = DEFAULT_TEMPLATE,
+                 contextWindow: "int | Mapping[str, int | None] | None" = None) -> dict[str, Any]:
     """
     The bundled catalog plus one entry per relayed model.
 

@@ -95,7 +95,7 @@ async def _listModels(client: UpstreamClient, upstream: Upstream) -> list[str]:
         raise SetupError("{} did not return a model list".format(where)) from error
 
 
-def bundledCatalog(codex: str | None) -> dict:
+def bundledCatalog(codex: str | None) -> dict[str, Any]:
     """
     Codex's own catalog, from C{codex debug models --bundled}.
     """
@@ -111,7 +111,8 @@ def bundledCatalog(codex: str | None) -> dict:
     if result.returncode != 0:
         raise SetupError("`{} debug models --bundled` failed: {}".format(
             binary, result.stderr.decode("utf-8", "replace").strip()))
-    return json.loads(result.stdout)
+    catalog: dict[str, Any] = json.loads(result.stdout)
+    return catalog
 
 
 def writeCatalog(path: str, codex: str | None, models: list[str], template: str,

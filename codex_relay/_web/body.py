@@ -173,7 +173,7 @@ class PacedBody(Protocol):
             "The upstream sent nothing for {:g} seconds.".format(self._idleTimeout)))
         self.transport.stopProducing()  # type: ignore[union-attr]
 
-    def _cancel(self, _: Deferred) -> None:
+    def _cancel(self, _: Deferred[Any]) -> None:
         self._end()
         if self.transport is not None:
             self.transport.stopProducing()  # type: ignore[attr-defined]
@@ -195,7 +195,7 @@ class TranslatingBody(PacedBody):
     def __init__(
         self,
         translator: StreamTranslator,
-        emit: Callable[[list[dict]], None],
+        emit: Callable[[list[dict[str, Any]]], None],
         clock: Any,
         idleTimeout: float,
         maxEventBytes: int = MAX_EVENT_BYTES,
@@ -222,7 +222,7 @@ class TranslatingBody(PacedBody):
 
     def _translate(self, decoded: list[SSEEvent]) -> None:
         translator = self._translator
-        events: list[dict] = []
+        events: list[dict[str, Any]] = []
         try:
             for event in decoded:
                 events.extend(translator.feedEvent(event))

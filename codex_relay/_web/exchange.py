@@ -11,35 +11,29 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from twisted.internet.defer import CancelledError, Deferred
-from twisted.internet.error import ConnectError, ConnectingCancelledError, DNSLookupError
-from twisted.internet.error import TimeoutError as ConnectTimeout
 from twisted.logger import Logger
 from twisted.web.server import Request
-from twisted.web.client import (
-    RequestTransmissionFailed,
-    ResponseFailed,
-    ResponseNeverReceived,
-)
 
 
 from codex_relay._providers.adapt import adaptRequest, contentFilter, healedCalls
 from codex_relay._providers.errors import mapUpstreamError
-from codex_relay._web.body import PacedBody, RelayedBody, TranslatingBody, UpstreamIdle, readBody
+from codex_relay._web.body import PacedBody, RelayedBody, TranslatingBody, readBody
 from codex_relay._web.config import RelayConfig
 from codex_relay._core.errors import (
     RelayError,
-    UpstreamTooLarge,
-    invalidRequest,
     upstreamJSONObject,
 )
 from codex_relay._core.stream.passthrough import PassthroughStream, forwardedBody
 from codex_relay._providers.rejections import RejectionMemory, rejectedParameter, withoutParameter
-from codex_relay._core.request.translate import MAX_NESTING, ChatRequest, checkNesting, translateRequest
+from codex_relay._core.request.tools import Notice
+from codex_relay._core.request.translate import ChatRequest, translateRequest
 from codex_relay._core.stream.response import failedResponse, newId, now
 from codex_relay._providers.routes import RESPONSES, Route, RoutingTable
 from codex_relay._core.sse import encodeEvent
 from codex_relay._core.stream.translator import StreamTranslator
 from codex_relay._web.upstream import UpstreamClient
+from codex_relay._web.failures import classify, unreachable
+from codex_relay._web.limits import readJSONBody
 from codex_relay._web.serving import Watch, writeError
 
 log = Logger()
@@ -63,80 +57,16 @@ class RelayContext:
 
     def __post_init__(self) -> None:
         self.learned = RejectionMemory(lambda: self.reactor.seconds())
+        self._notices: set[str] = set()
 
-
-def readJSONBody(request: Request, limit: int) -> Any:
-    """
-    The client's JSON body, or a L{RelayError} (413 past C{limit}, 400 when
-    it is not JSON).
-    """
-    content = request.content
-    if getattr(request, "bodyTooLarge", False):
-        raise RelayError(413, "Request body is larger than {} bytes.".format(limit),
-                         "invalid_request_error", "request_too_large")
-    if content is None:
-        raise RelayError(400, "The request has no body.", code="invalid_json")
-    content.seek(0, 2)
-    if content.tell() > limit:
-        raise RelayError(413, "Request body is larger than {} bytes.".format(limit),
-                         "invalid_request_error", "request_too_large")
-    content.seek(0)
-    try:
-        body = json.loads(content.read())
-    except ValueError as e:
-        raise RelayError(400, "The request body is not valid JSON: {}".format(e),
-                         code="invalid_json")
-    except RecursionError:
-        raise invalidRequest("The request nests arrays and objects more than {} deep."
-                             .format(MAX_NESTING), None, "nesting_too_deep")
-    # Before anything else looks at it: deep bodies break what recurses.
-    checkNesting(body)
-    return body
-
-
-def unreachable(failure: BaseException, what: str) -> RelayError:
-    """
-    The error for an upstream that could not be reached.
-    """
-    if isinstance(failure, ConnectTimeout):
-        return RelayError(504, "Timed out connecting to the upstream {}.".format(what),
-                          "server_error", "upstream_timeout")
-    if isinstance(failure, (ConnectError, DNSLookupError)):
-        return RelayError(502, "Could not connect to the upstream {}: {}".format(
-            what, failure.__class__.__name__), "server_error", "upstream_unreachable")
-    reason = failure.__class__.__name__
-    if isinstance(failure, (ResponseNeverReceived, RequestTransmissionFailed)) and (
-            failure.reasons):
-        # Say why no response came, e.g. a TLS verification failure.
-        reason += " ({})".format(failure.reasons[0].getErrorMessage())
-    return RelayError(502, "The upstream {} failed: {}".format(what, reason),
-                      "server_error", "upstream_error")
-
-
-def classify(error: BaseException, timedOut: str | None = None,
-             what: str = "response") -> RelayError:
-    """
-    The answer for what ended an exchange with the upstream (over a
-    C{what}): failures of the upstream's connection or answer are 502 and
-    504; anything else is the relay's own fault, a 500.
-    """
-    if isinstance(error, RelayError):
-        return error
-    if isinstance(error, (CancelledError, ConnectingCancelledError)):
-        return RelayError(504, timedOut or "The {} was cancelled.".format(what),
-                          "server_error", "upstream_timeout")
-    if isinstance(error, UpstreamIdle):
-        return RelayError(504, str(error), "server_error", "upstream_timeout")
-    if isinstance(error, UpstreamTooLarge):
-        return RelayError(502, str(error), "server_error", "upstream_error")
-    if isinstance(error, ResponseFailed):
-        return RelayError(502, "The upstream closed the connection before the {} was "
-                          "complete.".format(what), "server_error", "upstream_error")
-    if isinstance(error, (ResponseNeverReceived, RequestTransmissionFailed, ConnectError,
-                          DNSLookupError, ConnectTimeout)):
-        return unreachable(error, "request" if what == "response" else what)
-    return RelayError(500, "relay error ({})".format(type(error).__name__),
-                      "server_error", "server_error")
+    def firstNotice(self, notice: str) -> bool:
+        """
+        Whether C{notice} is new, and so worth its one log line.
+        """
+        if notice in self._notices or len(self._notices) >= 64:
+            return False
+        self._notices.add(notice)
+        return True
 
 
 class ResponsesExchange(Watch):
@@ -214,7 +144,10 @@ class ResponsesExchange(Watch):
             withholdTools=route.withholdTools, heal=route.heal,
             maxTokensField=settings.maxTokensField, reasoningField=settings.reasoningField)
         for warning in chat.warnings:
-            log.warn("{model}: {note}", model=self._model, note=warning)
+            if not isinstance(warning, Notice):
+                log.warn("{model}: {note}", model=self._model, note=warning)
+            elif self._context.firstNotice(warning.key):
+                log.info("{note} (said once per process)", note=warning)
         for note in notes:
             log.info("{model}: {note}", model=self._model, note=note)
         healer = contentFilter(route.profile, route.heal, chat.body.get("tools"))
@@ -241,7 +174,7 @@ class ResponsesExchange(Watch):
         else:
             self._endStream()
 
-    async def _passThrough(self, body: dict, route: Route) -> None:
+    async def _passThrough(self, body: dict[str, Any], route: Route) -> None:
         """
         Relay C{body} to a route whose upstream serves C{/responses} itself,
         with only C{model} renamed, and its answer back unchanged: a stream
@@ -330,22 +263,19 @@ class ResponsesExchange(Watch):
                      upstream=route.upstream.name, parameter=rejected)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def _awaitHeaders(self, pending: Deferred, timeout: float) -> Any:
-        def expire() -> None:
+    async def _awaitHeaders(self, pending: Deferred[Any], timeout: float) -> Any:
+        def expired(result: Any, seconds: float) -> Any:
             self.timedOut = "The upstream sent no response headers within {:g} seconds.".format(
-                timeout)
-            pending.cancel()
+                seconds)
+            return result
 
-        timer = self._reactor.callLater(timeout, expire)
+        pending.addTimeout(timeout, self._reactor, onTimeoutCancel=expired)
         try:
             return await pending
         except Exception as error:
             if self.gone or self.timedOut:
                 raise CancelledError() from error
             raise unreachable(error, "request") from error
-        finally:
-            if timer.active():
-                timer.cancel()
 
     def _startStream(self) -> None:
         request = self._request
@@ -356,7 +286,7 @@ class ResponsesExchange(Watch):
         if self._translator is not None:
             self._emit(self._translator.start())
 
-    def _emit(self, events: list[dict]) -> None:
+    def _emit(self, events: list[dict[str, Any]]) -> None:
         if self._streaming and not self.gone and events:
             self._request.write(b"".join([encodeEvent(e) for e in events]))
             self._ended = events[-1]["type"] in _TERMINAL_EVENTS
@@ -395,7 +325,7 @@ class ResponsesExchange(Watch):
             if registered and not self.gone:
                 self._request.unregisterProducer()
 
-    def _writeJSON(self, response: dict | bytes, status: int = 200) -> None:
+    def _writeJSON(self, response: dict[str, Any] | bytes, status: int = 200) -> None:
         if self.gone:
             return
         self._status = status

@@ -1,7 +1,8 @@
 """
 Limits on what a client may send before the relay looks at it: the body
-size (413) and the header size (431), both answered with an OpenAI error
-envelope rather than a bare status or a dropped connection.
+size (413), the header size (431) and the body's nesting depth (400), each
+answered with an OpenAI error envelope rather than a bare status, a dropped
+connection or a recursion error.
 """
 
 from typing import Any, cast
@@ -10,7 +11,10 @@ from twisted.internet.interfaces import ITCPTransport
 from twisted.web import http
 from twisted.web.server import Request, Site
 
-from codex_relay._core.errors import RelayError
+import json
+
+from codex_relay._core.errors import RelayError, invalidRequest
+from codex_relay._core.request.translate import MAX_NESTING, checkNesting
 
 # How long a client still sending an oversized header is read (and
 # discarded) after its 431, so that it sees the answer instead of a reset.
@@ -97,3 +101,32 @@ class LimitedSite(Site):
         # Twisted wraps its channel for protocol negotiation (HTTP/2), and
         # its factory for that wrapper hard-codes HTTPChannel inside.
         return http._GenericHTTPChannelProtocol(LimitedChannel())
+
+
+def readJSONBody(request: Request, limit: int) -> Any:
+    """
+    The client's JSON body, or a L{RelayError} (413 past C{limit}, 400 when
+    it is not JSON).
+    """
+    content = request.content
+    if getattr(request, "bodyTooLarge", False):
+        raise RelayError(413, "Request body is larger than {} bytes.".format(limit),
+                         "invalid_request_error", "request_too_large")
+    if content is None:
+        raise RelayError(400, "The request has no body.", code="invalid_json")
+    content.seek(0, 2)
+    if content.tell() > limit:
+        raise RelayError(413, "Request body is larger than {} bytes.".format(limit),
+                         "invalid_request_error", "request_too_large")
+    content.seek(0)
+    try:
+        body = json.loads(content.read())
+    except ValueError as e:
+        raise RelayError(400, "The request body is not valid JSON: {}".format(e),
+                         code="invalid_json")
+    except RecursionError:
+        raise invalidRequest("The request nests arrays and objects more than {} deep."
+                             .format(MAX_NESTING), None, "nesting_too_deep")
+    # Before anything else looks at it: deep bodies break what recurses.
+    checkNesting(body)
+    return body

@@ -24,7 +24,8 @@ from twisted.web.server import NOT_DONE_YET, Request
 from codex_relay._web.body import MAX_WHOLE_BODY, readBody
 from codex_relay._core.errors import RelayError
 from codex_relay._providers.errors import mapUpstreamError
-from codex_relay._web.exchange import RelayContext, classify
+from codex_relay._web.exchange import RelayContext
+from codex_relay._web.failures import classify
 from codex_relay._providers.profiles import detectProfileFromModels
 from codex_relay._providers.routes import CHAT, Upstream, mergeModelLists
 from codex_relay._web.serving import EnvelopeResource, Watch, serve, writeError
@@ -67,7 +68,7 @@ class ModelsResource(EnvelopeResource):
               "No upstream sent a model list within {:g} seconds.".format(seconds))
         return NOT_DONE_YET
 
-    def learnProfiles(self) -> Deferred:
+    def learnProfiles(self) -> Deferred[Any]:
         """
         Ask each upstream that may still learn its profile
         (L{RoutingTable.mayLearnProfile}) and speaks Chat for its model list,
@@ -90,7 +91,7 @@ class ModelsResource(EnvelopeResource):
             return upstream.headersTimeout
         return self._context.config.headersTimeout
 
-    def _attempt(self, upstream: Upstream, authorization: str | None) -> Deferred:
+    def _attempt(self, upstream: Upstream, authorization: str | None) -> Deferred[Any]:
         """
         One upstream's model list within its timeout: fires with a
         L{_ModelList}, or fails with a L{RelayError}.  Cancelling it stops
@@ -192,8 +193,7 @@ def _asRelayError(failure: Failure) -> RelayError:
     """
     The answer for one upstream's failed model list.
     """
-    error = failure.value
-    answer = classify(error, what="model list")
+    answer = classify(failure.value or Exception(), what="model list")
     if answer.status == 500:
         log.failure("fetching a model list", failure)
     return answer

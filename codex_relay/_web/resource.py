@@ -10,7 +10,8 @@ from twisted.web.server import NOT_DONE_YET, Request
 
 from codex_relay._web.config import RelayConfig
 from codex_relay._core.errors import RelayError
-from codex_relay._web.exchange import RelayContext, ResponsesExchange, writeError
+from codex_relay._web.exchange import RelayContext, ResponsesExchange
+from codex_relay._web.serving import writeError
 from codex_relay._web.models import ModelsResource
 from codex_relay._web.serving import EnvelopeResource, serve
 from codex_relay._web.upstream import UpstreamClient
@@ -74,7 +75,7 @@ class RelayRoot(EnvelopeResource):
         v1.putChild(b"responses", ResponsesResource(context))
         v1.putChild(b"models", self._models)
 
-    def learnProfiles(self) -> Deferred:
+    def learnProfiles(self) -> Deferred[Any]:
         """
         Ask the upstreams whose profile may still be learned for their model
         lists, once (L{ModelsResource.learnProfiles}).

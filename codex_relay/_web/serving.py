@@ -5,7 +5,7 @@ and timeout cancellation.
 """
 
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, cast
 
 from twisted.internet.defer import Deferred
 from twisted.logger import Logger
@@ -137,8 +137,8 @@ class EnvelopeResource(Resource):
         # A leaf answers for its own path only: /v1/responses/ID is not
         # /v1/responses (a POST there must not start a new response).
         if not any(hasattr(self, "render_" + m) for m in ("GET", "POST")) or (
-                self.isLeaf and any(request.postpath)):
-            return self.getChild(b"", request).render(request)
+                self.isLeaf and any(request.postpath or ())):
+            return cast(int, self.getChild(b"", request).render(request))
         if not hasattr(self, "render_" + method):
             request.setHeader(b"allow", b", ".join(
                 m.encode() for m in ("GET", "POST") if hasattr(self, "render_" + m)))
@@ -146,7 +146,7 @@ class EnvelopeResource(Resource):
                 405, "Method {} is not allowed on {}.".format(
                     method, request.path.decode("latin-1")), code="method_not_allowed"))
             return NOT_DONE_YET
-        return super().render(request)
+        return cast("bytes | int", super().render(request))
 
 
 class ErrorResource(EnvelopeResource):

@@ -16,10 +16,10 @@ from twisted.web.client import (
     Agent,
     BrowserLikePolicyForHTTPS,
     HTTPConnectionPool,
-    RequestNotSent,
     RequestTransmissionFailed,
     ResponseNeverReceived,
 )
+from twisted.web._newclient import RequestNotSent
 from twisted.web.iweb import IBodyProducer
 
 from treq.client import HTTPClient
@@ -73,7 +73,7 @@ class _RetriedOnce:
         self._connection = connection
         self._newConnection = newConnection
 
-    def request(self, request: Any) -> Deferred:
+    def request(self, request: Any) -> Deferred[Any]:
         def failed(reason: Any) -> Any:
             error = reason.value
             if not _retryable(error, request):
@@ -83,7 +83,8 @@ class _RetriedOnce:
             return self._newConnection().addCallback(
                 lambda connection: connection.request(request))
 
-        return self._connection.request(request).addErrback(failed)
+        sent: Deferred[Any] = self._connection.request(request)
+        return sent.addErrback(failed)
 
 
 def _retryable(error: BaseException, request: Any) -> bool:
@@ -105,7 +106,7 @@ class RetryingPool(HTTPConnectionPool):
 
     retryAutomatically = False
 
-    def getConnection(self, key: Any, endpoint: Any) -> Deferred:
+    def getConnection(self, key: Any, endpoint: Any) -> Deferred[Any]:
         cached = list(self._connections.get(key, ()))
         return super().getConnection(key, endpoint).addCallback(
             lambda connection: _RetriedOnce(
@@ -183,7 +184,7 @@ class UpstreamClient:
         return headers
 
     def post(self, upstream: Upstream, path: str, body: bytes, stream: bool,
-             authorization: str | None) -> Deferred:
+             authorization: str | None) -> Deferred[Any]:
         """
         POST a JSON body to C{path} under the upstream's base URL; fires
         with the L{IResponse} once the headers arrive, its body still
@@ -192,15 +193,17 @@ class UpstreamClient:
         headers = self._headers(
             upstream, authorization, "text/event-stream" if stream else "application/json")
         headers["Content-Type"] = ["application/json"]
-        return self._client(upstream).post(
+        posting: Deferred[Any] = self._client(upstream).post(
             upstream.baseURL + path, data=body, headers=headers,
             unbuffered=True, allow_redirects=False)
+        return posting
 
-    def getModels(self, upstream: Upstream, authorization: str | None) -> Deferred:
-        return self._client(upstream).get(
+    def getModels(self, upstream: Upstream, authorization: str | None) -> Deferred[Any]:
+        getting: Deferred[Any] = self._client(upstream).get(
             upstream.baseURL + "/models",
             headers=self._headers(upstream, authorization, "application/json"),
             unbuffered=True, allow_redirects=False)
+        return getting
 
     def content(self, response: Any, idleTimeout: float | None = None) -> Deferred[bytes]:
         """
@@ -210,7 +213,8 @@ class UpstreamClient:
         return readBody(response, self._reactor,
                         self._config.idleTimeout if idleTimeout is None else idleTimeout)
 
-    def close(self) -> Deferred | None:
+    def close(self) -> Deferred[Any] | None:
         if self._pool is None:
             return None
-        return self._pool.closeCachedConnections()
+        closing: Deferred[Any] = self._pool.closeCachedConnections()
+        return closing

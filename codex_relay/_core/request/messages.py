@@ -3,6 +3,7 @@ Responses input items translated to Chat Completions messages, in order,
 with the tool-call invariants Chat demands.  No Twisted here.
 """
 
+from typing import Any
 import json
 import re
 
@@ -26,7 +27,7 @@ def _typeError(message: str, param: str) -> Exception:
     return invalidRequest(message, param, "invalid_type")
 
 
-def _string(container: dict, key: str, param: str) -> str:
+def _string(container: dict[str, Any], key: str, param: str) -> str:
     value = container.get(key)
     if not isinstance(value, str):
         raise invalidRequest(
@@ -36,7 +37,7 @@ def _string(container: dict, key: str, param: str) -> str:
     return value
 
 
-def _imagePart(part: dict, param: str) -> dict:
+def _imagePart(part: dict[str, Any], param: str) -> dict[str, Any]:
     url = part.get("image_url")
     if not isinstance(url, str) or not url:
         if part.get("file_id") is not None:
@@ -54,7 +55,7 @@ def _imagePart(part: dict, param: str) -> dict:
             "image_url": {"url": url, "detail": detail if detail in _DETAILS else "auto"}}
 
 
-def _filePart(part: dict, param: str, warnings: list[str]) -> dict | None:
+def _filePart(part: dict[str, Any], param: str, warnings: list[str]) -> dict[str, Any] | None:
     fileData = part.get("file_data")
     if not isinstance(fileData, str):
         warnings.append("dropped input_file without file_data ({}): file_id and file_url "
@@ -66,7 +67,7 @@ def _filePart(part: dict, param: str, warnings: list[str]) -> dict | None:
     return {"type": "file", "file": chatFile}
 
 
-def _contentParts(parts: list, param: str, warnings: list[str]) -> list[dict]:
+def _contentParts(parts: list[Any], param: str, warnings: list[str]) -> list[dict[str, Any]]:
     """
     Translate Responses content parts to Chat parts, dropping what Chat
     cannot carry.
@@ -92,14 +93,14 @@ def _contentParts(parts: list, param: str, warnings: list[str]) -> list[dict]:
     return chatParts
 
 
-def _joinedText(parts: list, key: str, separator: str) -> str:
+def _joinedText(parts: list[Any], key: str, separator: str) -> str:
     return separator.join(
         part[key] for part in parts if isinstance(part, dict) and isinstance(part.get(key), str)
     )
 
 
-def _reasoningFields(item: dict, settings: TranslationSettings,
-                     carrier: ReasoningCarrier) -> dict:
+def _reasoningFields(item: dict[str, Any], settings: TranslationSettings,
+                     carrier: ReasoningCarrier) -> dict[str, Any]:
     """
     The assistant-message fields that replay one reasoning item upstream;
     empty when it carries nothing.
@@ -112,7 +113,7 @@ def _reasoningFields(item: dict, settings: TranslationSettings,
         if (isinstance(text, str) and field in _CARRIED_FIELDS
                 and (details is None or isinstance(details, list))):
             target = field if field != "reasoning_details" else NEUTRAL_REASONING
-            fields: dict = {target: text}
+            fields: dict[str, Any] = {target: text}
             origin = payload.get("origin")
             # Signed provider data goes back only where it came from; text is neutral.
             if details and (not origin or not settings.origin or origin == settings.origin):
@@ -127,7 +128,7 @@ def _reasoningFields(item: dict, settings: TranslationSettings,
     return {}
 
 
-def _liftThinking(message: dict) -> None:
+def _liftThinking(message: dict[str, Any]) -> None:
     """
     Move the C{<think>} blocks that open an assistant message with tool
     calls into its reasoning: some clients' tool loops send reasoning back
@@ -159,7 +160,7 @@ def _liftThinking(message: dict) -> None:
         message[field] = previous + "\n\n" + thought
 
 
-def _failedTail(items: list) -> int:
+def _failedTail(items: list[Any]) -> int:
     """
     Where the trailing model output left incomplete by a failed response
     begins.  Codex keeps such partial items and resends them when it
@@ -189,20 +190,20 @@ class MessageBuilder:
         self._settings = settings
         self._carrier = ReasoningCarrier(settings.secret)
         self._warnings = warnings
-        self._messages: list[dict] = []
+        self._messages: list[dict[str, Any]] = []
         # Extra user messages (tool-output images) keyed by tool message id().
-        self._followups: dict[int, dict] = {}
-        self._assistant: dict | None = None
-        self._reasoning: dict = {}
+        self._followups: dict[int, dict[str, Any]] = {}
+        self._assistant: dict[str, Any] | None = None
+        self._reasoning: dict[str, Any] = {}
 
-    def addMessage(self, role: str, content: str | list) -> None:
+    def addMessage(self, role: str, content: str | list[Any]) -> None:
         self._assistant = None
         if self._reasoning:
             self._warnings.append("dropped reasoning not followed by an assistant message")
             self._reasoning = {}
         self._messages.append({"role": role, "content": content})
 
-    def addItems(self, items: list, prefix: str) -> None:
+    def addItems(self, items: list[Any], prefix: str) -> None:
         end = _failedTail(items)
         if end < len(items):
             self._warnings.append(
@@ -235,7 +236,7 @@ class MessageBuilder:
                 # Hosted-tool items and types newer than this relay.
                 self._warnings.append("dropped input item of type {!r} ({})".format(kind, param))
 
-    def _message(self, item: dict, param: str) -> None:
+    def _message(self, item: dict[str, Any], param: str) -> None:
         role = item.get("role")
         if role not in ("user", "system", "developer", "assistant"):
             raise invalidRequest(
@@ -260,7 +261,7 @@ class MessageBuilder:
                 content = "\n".join(part["text"] for part in content)
         self.addMessage(self._settings.developerRole if role == "developer" else role, content)
 
-    def _addReasoning(self, item: dict) -> None:
+    def _addReasoning(self, item: dict[str, Any]) -> None:
         fields = _reasoningFields(item, self._settings, self._carrier)
         if not fields:
             return
@@ -275,7 +276,7 @@ class MessageBuilder:
             else:
                 self._reasoning[key] = previous + "\n\n" + value
 
-    def _openAssistant(self, forText: bool) -> dict:
+    def _openAssistant(self, forText: bool) -> dict[str, Any]:
         assistant = self._assistant
         # Text after tool calls is a later message: Chat puts content first.
         if assistant is None or (forText and "tool_calls" in assistant):
@@ -291,7 +292,7 @@ class MessageBuilder:
         previous = assistant["content"]
         assistant["content"] = text if not previous else previous + "\n\n" + text
 
-    def _call(self, kind: str, item: dict, param: str) -> None:
+    def _call(self, kind: str, item: dict[str, Any], param: str) -> None:
         callId = item.get("call_id") or item.get("id")
         if not isinstance(callId, str) or not callId:
             raise invalidRequest(
@@ -307,10 +308,12 @@ class MessageBuilder:
             if kind == "custom_tool_call":
                 arguments = json.dumps({"input": _string(item, "input", param)})
             else:
-                arguments = item.get("arguments")
-                if isinstance(arguments, dict):
-                    arguments = json.dumps(arguments)
-                elif not isinstance(arguments, str):
+                given = item.get("arguments")
+                if isinstance(given, dict):
+                    arguments = json.dumps(given)
+                elif isinstance(given, str):
+                    arguments = given
+                else:
                     arguments = _string(item, "arguments", param)
         assistant = self._openAssistant(forText=False)
         calls = assistant.setdefault("tool_calls", [])
@@ -320,28 +323,28 @@ class MessageBuilder:
         calls.append({"id": callId, "type": "function",
                       "function": {"name": name, "arguments": arguments}})
 
-    def _shellArguments(self, item: dict, param: str) -> str:
+    def _shellArguments(self, item: dict[str, Any], param: str) -> str:
         action = item.get("action")
         if not isinstance(action, dict):
             raise _typeError("local_shell_call needs an action object.", param + ".action")
         command = action.get("command")
         if not isinstance(command, list) or not all(isinstance(c, str) for c in command):
             raise _typeError("The command must be a list of strings.", param + ".action.command")
-        arguments: dict = {"command": command}
+        arguments: dict[str, Any] = {"command": command}
         if action.get("working_directory") is not None:
             arguments["workdir"] = action["working_directory"]
         if action.get("timeout_ms") is not None:
             arguments["timeout_ms"] = action["timeout_ms"]
         return json.dumps(arguments)
 
-    def _output(self, item: dict, param: str) -> None:
+    def _output(self, item: dict[str, Any], param: str) -> None:
         callId = item.get("call_id") or item.get("id")
         if not isinstance(callId, str):
             raise invalidRequest(
                 "A tool output needs a call_id.", param + ".call_id", "missing_required_parameter"
             )
         output = item.get("output")
-        extra: list[dict] = []
+        extra: list[dict[str, Any]] = []
         if isinstance(output, list):
             parts = _contentParts(output, param + ".output", self._warnings)
             text = "\n".join(part["text"] for part in parts if part["type"] == "text")
@@ -359,7 +362,7 @@ class MessageBuilder:
             label = {"type": "text", "text": "[image output of call {}]".format(callId)}
             self._followups[id(message)] = {"role": "user", "content": [label] + extra}
 
-    def messages(self) -> list[dict]:
+    def messages(self) -> list[dict[str, Any]]:
         """
         The messages, with every tool call answered right after its
         assistant message and orphaned tool messages dropped.
@@ -369,7 +372,7 @@ class MessageBuilder:
             self._reasoning = {}
         # Each tool message answers the nearest earlier assistant holding its id.
         owner: dict[str, int] = {}
-        answers: dict[int, dict[str, dict]] = {}
+        answers: dict[int, dict[str, dict[str, Any]]] = {}
         for message in self._messages:
             if message["role"] == "assistant":
                 for call in message.get("tool_calls", ()):

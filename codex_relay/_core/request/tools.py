@@ -4,6 +4,7 @@ Chat Completions, with the map that turns Chat tool names back into
 Responses tools.  No Twisted here.
 """
 
+from typing import Any
 import copy
 import hashlib
 import re
@@ -148,11 +149,11 @@ class TranslatedTools:
     """
 
     toolMap: ToolMap
-    fields: dict = field(default_factory=dict)
+    fields: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
 
-def _requireName(tool: dict, param: str) -> str:
+def _requireName(tool: dict[str, Any], param: str) -> str:
     name = tool.get("name")
     if not isinstance(name, str) or not name:
         raise invalidRequest(
@@ -162,7 +163,7 @@ def _requireName(tool: dict, param: str) -> str:
     return name
 
 
-def _optionalString(tool: dict, key: str, param: str) -> str | None:
+def _optionalString(tool: dict[str, Any], key: str, param: str) -> str | None:
     value = tool.get(key)
     if value is not None and not isinstance(value, str):
         raise invalidRequest(
@@ -171,7 +172,7 @@ def _optionalString(tool: dict, key: str, param: str) -> str | None:
     return value
 
 
-def _functionTool(tool: dict, chatName: str, param: str) -> dict:
+def _functionTool(tool: dict[str, Any], chatName: str, param: str) -> dict[str, Any]:
     parameters = tool.get("parameters")
     if parameters is None:
         parameters = dict(_EMPTY_PARAMETERS)
@@ -180,7 +181,7 @@ def _functionTool(tool: dict, chatName: str, param: str) -> dict:
             "Tool parameters must be a JSON schema object.", param + ".parameters",
             "invalid_type",
         )
-    function: dict = {"name": chatName}
+    function: dict[str, Any] = {"name": chatName}
     description = _optionalString(tool, "description", param)
     if description is not None:
         function["description"] = description
@@ -193,7 +194,7 @@ def _functionTool(tool: dict, chatName: str, param: str) -> dict:
     return {"type": "function", "function": function}
 
 
-def _customTool(tool: dict, chatName: str, param: str) -> dict:
+def _customTool(tool: dict[str, Any], chatName: str, param: str) -> dict[str, Any]:
     description = _optionalString(tool, "description", param)
     toolFormat = tool.get("format")
     if isinstance(toolFormat, dict) and toolFormat.get("type") == "grammar":
@@ -202,7 +203,7 @@ def _customTool(tool: dict, chatName: str, param: str) -> dict:
             toolFormat.get("syntax"), toolFormat.get("definition", "")
         )
         description = grammar if description is None else description + "\n\n" + grammar
-    function: dict = {"name": chatName}
+    function: dict[str, Any] = {"name": chatName}
     if description is not None:
         function["description"] = description
     function["parameters"] = copy.deepcopy(_CUSTOM_PARAMETERS)
@@ -212,7 +213,7 @@ def _customTool(tool: dict, chatName: str, param: str) -> dict:
 _BUILDERS = {"function": _functionTool, "custom": _customTool}
 
 
-def _collectTools(tools: list) -> tuple[list[tuple[ToolRef, dict, str]], list[str]]:
+def _collectTools(tools: list[Any]) -> tuple[list[tuple[ToolRef, dict[str, Any], str]], list[str]]:
     """
     Validate C{tools}: the translatable ones as (ref, definition, param),
     in order, and a warning for each dropped one.
@@ -253,12 +254,28 @@ def _collectTools(tools: list) -> tuple[list[tuple[ToolRef, dict, str]], list[st
                 collected.append((ref, innerTool, innerParam))
         else:
             # Hosted tools (and types newer than this relay) run at OpenAI only.
-            warnings.append("dropped tool of type {!r} ({}): not available through this "
-                            "relay".format(kind, param))
+            warnings.append(Notice("dropped tool of type {!r} ({}): not available through "
+                                   "this relay".format(kind, param), key=kind))
     return collected, warnings
 
 
-def _chatTools(tools: list, toolMap: ToolMap, warnings: list[str]) -> list[dict]:
+class Notice(str):
+    """
+    A warning about something a client always sends (Codex's C{web_search}):
+    worth one log line per process, not one per request.
+
+    @ivar key: what makes two notices the same (the tool type).
+    """
+
+    key: str
+
+    def __new__(cls, text: str, key: str) -> "Notice":
+        notice = super().__new__(cls, text)
+        notice.key = key
+        return notice
+
+
+def _chatTools(tools: list[Any], toolMap: ToolMap, warnings: list[str]) -> list[dict[str, Any]]:
     collected, dropped = _collectTools(tools)
     warnings.extend(dropped)
     # Plain names first, so a flattened namespace name never takes one.
@@ -280,7 +297,7 @@ def _chatTools(tools: list, toolMap: ToolMap, warnings: list[str]) -> list[dict]
     return chatTools
 
 
-def _forcedName(choice: dict, toolMap: ToolMap) -> str:
+def _forcedName(choice: dict[str, Any], toolMap: ToolMap) -> str:
     name = choice.get("name")
     if not isinstance(name, str) or not name:
         raise invalidRequest(
@@ -299,7 +316,7 @@ def _forcedName(choice: dict, toolMap: ToolMap) -> str:
     return toolMap.chatName(name, namespace)
 
 
-def _allowedNames(choice: dict, toolMap: ToolMap) -> set[str]:
+def _allowedNames(choice: dict[str, Any], toolMap: ToolMap) -> set[str]:
     listed = choice.get("tools")
     if not isinstance(listed, list):
         raise invalidRequest(
@@ -321,7 +338,7 @@ def _allowedNames(choice: dict, toolMap: ToolMap) -> set[str]:
     return names
 
 
-def _toolChoice(choice: object, chatTools: list[dict], toolMap: ToolMap) -> tuple[object, list]:
+def _toolChoice(choice: object, chatTools: list[dict[str, Any]], toolMap: ToolMap) -> tuple[object, list[Any]]:
     """
     The Chat C{tool_choice} and the tools it leaves offered.
     """

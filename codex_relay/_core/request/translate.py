@@ -4,6 +4,7 @@ Twisted here: the shell sends L{ChatRequest.body} upstream and hands
 L{ChatRequest.toolMap} to the stream translator.
 """
 
+from typing import Any
 from dataclasses import dataclass, field
 
 from codex_relay._core.errors import invalidRequest
@@ -30,7 +31,7 @@ class ChatRequest:
     @ivar warnings: what was dropped, for the shell to log.
     """
 
-    body: dict
+    body: dict[str, Any]
     toolMap: ToolMap
     stream: bool
     includeEncryptedReasoning: bool
@@ -52,7 +53,7 @@ def checkNesting(body: object, limit: int = MAX_NESTING) -> None:
             raise invalidRequest(
                 "The request nests arrays and objects more than {} deep.".format(limit),
                 None, "nesting_too_deep")
-        inner: list = []
+        inner: list[Any] = []
         for value in level:
             children = value.values() if isinstance(value, dict) else value
             inner.extend(c for c in children if isinstance(c, (dict, list)))
@@ -63,7 +64,8 @@ def _typeError(message: str, param: str) -> Exception:
     return invalidRequest(message, param, "invalid_type")
 
 
-def _optional(request: dict, key: str, types: tuple, what: str, param: str | None = None):
+def _optional(request: dict[str, Any], key: str, types: tuple[Any, ...], what: str,
+              param: str | None = None) -> Any:
     """
     C{request[key]} if it is absent, null or one of C{types}; else a 400.
     """
@@ -76,7 +78,7 @@ def _optional(request: dict, key: str, types: tuple, what: str, param: str | Non
     return value
 
 
-def _unsupported(request: dict) -> None:
+def _unsupported(request: dict[str, Any]) -> None:
     previous = request.get("previous_response_id")
     if previous is not None:
         raise invalidRequest(
@@ -98,7 +100,7 @@ def _unsupported(request: dict) -> None:
         )
 
 
-def _responseFormat(text: object) -> dict | None:
+def _responseFormat(text: object) -> dict[str, Any] | None:
     if text is None:
         return None
     if not isinstance(text, dict):
@@ -129,7 +131,7 @@ def _responseFormat(text: object) -> dict | None:
             "json_schema needs a schema object.", "text.format.schema",
             "missing_required_parameter" if schema is None else "invalid_type",
         )
-    jsonSchema: dict = {"name": name, "schema": schema}
+    jsonSchema: dict[str, Any] = {"name": name, "schema": schema}
     for key, kinds in (("strict", bool), ("description", str)):
         value = textFormat.get(key)
         if value is not None:
@@ -139,11 +141,11 @@ def _responseFormat(text: object) -> dict | None:
     return {"type": "json_schema", "json_schema": jsonSchema}
 
 
-def _parameters(request: dict, settings: TranslationSettings) -> dict:
+def _parameters(request: dict[str, Any], settings: TranslationSettings) -> dict[str, Any]:
     """
     The sampling and output parameters of the Chat body.
     """
-    parameters: dict = {}
+    parameters: dict[str, Any] = {}
     maxTokens = _optional(request, "max_output_tokens", (int,), "a positive integer")
     if maxTokens is not None:
         if maxTokens < 1:
@@ -172,7 +174,7 @@ def _parameters(request: dict, settings: TranslationSettings) -> dict:
     return parameters
 
 
-def _includeEncrypted(request: dict) -> bool:
+def _includeEncrypted(request: dict[str, Any]) -> bool:
     include = _optional(request, "include", (list,), "a list of strings")
     if include is None:
         return False
@@ -181,7 +183,7 @@ def _includeEncrypted(request: dict) -> bool:
     return ENCRYPTED_REASONING in include
 
 
-def _messages(request: dict, builder: MessageBuilder) -> list[dict]:
+def _messages(request: dict[str, Any], builder: MessageBuilder) -> list[dict[str, Any]]:
     instructions = request.get("instructions")
     if isinstance(instructions, str):
         if instructions:
@@ -226,7 +228,7 @@ def translateRequest(request: object, settings: TranslationSettings) -> ChatRequ
     )
     warnings = tools.warnings
     messages = _messages(request, MessageBuilder(tools.toolMap, settings, warnings))
-    body: dict = {"model": model, "messages": messages}
+    body: dict[str, Any] = {"model": model, "messages": messages}
     body.update(tools.fields)
     body.update(_parameters(request, settings))
     body["stream"] = stream

@@ -11,6 +11,7 @@ that stays lone becomes U+FFFD (at the latest when its text closes).
 serde_json, so Codex, refuses lone surrogates.
 """
 
+from typing import Any
 import json
 
 from codex_relay._core.stream.custom_input import InputStringDecoder, customInput
@@ -34,12 +35,12 @@ class MessageItem:
     def __init__(self, outputIndex: int) -> None:
         self.id = newId("msg_")
         self.outputIndex = outputIndex
-        self._parts: list[dict] = []
+        self._parts: list[dict[str, Any]] = []
         self._partType = ""
         self._buffer: list[str] = []
         self._high = ""
 
-    def open(self) -> list[dict]:
+    def open(self) -> list[dict[str, Any]]:
         return [{
             "type": "response.output_item.added",
             "output_index": self.outputIndex,
@@ -47,7 +48,7 @@ class MessageItem:
                      "role": "assistant", "content": []},
         }]
 
-    def delta(self, partType: str, text: str) -> list[dict]:
+    def delta(self, partType: str, text: str) -> list[dict[str, Any]]:
         events = []
         if partType != self._partType:
             events.extend(self._closePart())
@@ -64,7 +65,7 @@ class MessageItem:
             if not text:
                 return events
         self._buffer.append(text)
-        event: dict = {
+        event: dict[str, Any] = {
             "type": "response.output_text.delta" if partType == "output_text"
             else "response.refusal.delta",
             "item_id": self.id,
@@ -77,10 +78,10 @@ class MessageItem:
         events.append(event)
         return events
 
-    def _closePart(self) -> list[dict]:
+    def _closePart(self) -> list[dict[str, Any]]:
         if not self._partType:
             return []
-        events: list[dict] = []
+        events: list[dict[str, Any]] = []
         if self._high:
             self._high = ""
             events = self.delta(self._partType, _REPLACEMENT)
@@ -99,14 +100,14 @@ class MessageItem:
         events += [done, {"type": "response.content_part.done", **common, "part": part}]
         return events
 
-    def close(self, status: str) -> tuple[list[dict], dict]:
+    def close(self, status: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         events = self._closePart()
         item = {"id": self.id, "type": "message", "status": status,
                 "role": "assistant", "content": self._parts}
         return events, item
 
 
-def _part(partType: str, text: str) -> dict:
+def _part(partType: str, text: str) -> dict[str, Any]:
     if partType == "output_text":
         return {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
     return {"type": "refusal", "refusal": text}
@@ -127,8 +128,8 @@ class ReasoningItem:
         self._buffer: list[str] = []
         self._high = ""
 
-    def open(self) -> list[dict]:
-        item: dict = {"id": self.id, "type": "reasoning", "summary": []}
+    def open(self) -> list[dict[str, Any]]:
+        item: dict[str, Any] = {"id": self.id, "type": "reasoning", "summary": []}
         common = {"item_id": self.id, "output_index": self.outputIndex}
         if self._raw:
             item["content"] = []
@@ -144,7 +145,7 @@ class ReasoningItem:
     def text(self) -> str:
         return "".join(self._buffer)
 
-    def delta(self, text: str) -> list[dict]:
+    def delta(self, text: str) -> list[dict[str, Any]]:
         if self._high or (not text.isascii() and _surrogate(text) is not None):
             text, self._high = holdSurrogate(self._high + text)
             if not text:
@@ -157,7 +158,7 @@ class ReasoningItem:
         return [{"type": "response.reasoning_summary_text.delta", "item_id": self.id,
                  "output_index": self.outputIndex, "summary_index": 0, "delta": text}]
 
-    def flush(self) -> list[dict]:
+    def flush(self) -> list[dict[str, Any]]:
         """
         The delta of a held surrogate that no low half followed, if any:
         before L{text} is final.
@@ -167,7 +168,7 @@ class ReasoningItem:
         self._high = ""
         return self.delta(_REPLACEMENT)
 
-    def close(self, status: str, encrypted: str | None) -> tuple[list[dict], dict]:
+    def close(self, status: str, encrypted: str | None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         """
         Close the item; L{flush} first, as the translator does (before
         sealing L{text}).
@@ -175,7 +176,7 @@ class ReasoningItem:
         events = self.flush()
         text = self.text
         common = {"item_id": self.id, "output_index": self.outputIndex}
-        item: dict = {"id": self.id, "type": "reasoning"}
+        item: dict[str, Any] = {"id": self.id, "type": "reasoning"}
         if self._raw:
             part = {"type": "reasoning_text", "text": text}
             events += [
@@ -225,10 +226,10 @@ class ToolCallItem:
         self._high = ""
         self._inputHigh = ""
 
-    def _common(self) -> dict:
+    def _common(self) -> dict[str, Any]:
         return {"item_id": self.id, "output_index": self.outputIndex}
 
-    def _item(self, status: str, payload: dict) -> dict:
+    def _item(self, status: str, payload: dict[str, Any]) -> dict[str, Any]:
         if self._custom:
             item = {"id": self.id, "type": "custom_tool_call", "status": status,
                     "call_id": self.callId, "name": self.ref.name, **payload}
@@ -239,14 +240,14 @@ class ToolCallItem:
             item["namespace"] = self.ref.namespace
         return item
 
-    def open(self) -> list[dict]:
+    def open(self) -> list[dict[str, Any]]:
         if self.ref.kind == "local_shell":
             return []  # no delta events exist for it: it is announced at close
         payload = {"input": ""} if self._custom else {"arguments": ""}
         return [{"type": "response.output_item.added", "output_index": self.outputIndex,
                  "item": self._item("in_progress", payload)}]
 
-    def delta(self, fragment: str) -> list[dict]:
+    def delta(self, fragment: str) -> list[dict[str, Any]]:
         if self._high or (not fragment.isascii() and _surrogate(fragment) is not None):
             fragment, self._high = holdSurrogate(self._high + fragment)
             if not fragment:
@@ -267,8 +268,8 @@ class ToolCallItem:
         return [{"type": "response.custom_tool_call_input.delta", **self._common(),
                  "delta": decoded}]
 
-    def close(self, status: str) -> tuple[list[dict], dict]:
-        events: list[dict] = []
+    def close(self, status: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        events: list[dict[str, Any]] = []
         if self._high:
             self._high = ""
             events = self.delta(_REPLACEMENT)
@@ -294,7 +295,7 @@ class ToolCallItem:
                        "input": value})
         return events, item
 
-    def _closeLocalShell(self, arguments: str, status: str) -> tuple[list[dict], dict]:
+    def _closeLocalShell(self, arguments: str, status: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         try:
             parsed = json.loads(arguments)
         except ValueError:
@@ -304,7 +305,7 @@ class ToolCallItem:
         command = parsed.get("command")
         if isinstance(command, str):
             command = [command]
-        action: dict = {"type": "exec", "command": command or [], "env": {}}
+        action: dict[str, Any] = {"type": "exec", "command": command or [], "env": {}}
         if parsed.get("workdir") is not None:
             action["working_directory"] = parsed["workdir"]
         if parsed.get("timeout_ms") is not None:

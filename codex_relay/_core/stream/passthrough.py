@@ -27,7 +27,7 @@ No Twisted here: L{codex_relay._web.body.RelayedBody} feeds it.
 """
 
 import json
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from codex_relay._core.errors import classifyFailure, retryAfterSeconds, upstreamJSONObject
 from codex_relay._core.stream.response import newId, now, responseSkeleton
@@ -69,7 +69,7 @@ _BUFFER_DONES = frozenset(prefix + ".done" for _, prefix in _BUFFERS.values())
 _STATUS_TYPES = ("message", "reasoning", "function_call", "custom_tool_call")
 
 
-def forwardedBody(body: dict, upstreamModel: str) -> bytes:
+def forwardedBody(body: dict[str, Any], upstreamModel: str) -> bytes:
     """
     The client's request as the upstream gets it: C{model} renamed,
     everything else as it was (keys in their order).
@@ -113,7 +113,7 @@ class PassthroughStream:
         a whole body, the body.
     """
 
-    def __init__(self, request: dict, maxEventBytes: int = MAX_EVENT_BYTES) -> None:
+    def __init__(self, request: dict[str, Any], maxEventBytes: int = MAX_EVENT_BYTES) -> None:
         # The client's request: the skeleton of a substitute response when
         # the upstream never sent one.
         self._request = request
@@ -123,12 +123,12 @@ class PassthroughStream:
         self._tail = b""
         self._events = 0
         self._lastSequence: int | None = None
-        self._base: dict | None = None
-        self._done: list[dict] = []
-        self._error: dict | None = None
+        self._base: dict[str, Any] | None = None
+        self._done: list[dict[str, Any]] = []
+        self._error: dict[str, Any] | None = None
         self._open: _OpenItem | None = None
         self.finished = False
-        self.response: dict = {}
+        self.response: dict[str, Any] = {}
 
     @property
     def maxEventBytes(self) -> int:
@@ -236,7 +236,7 @@ class PassthroughStream:
             elif self._open is not None and isinstance(kind, str):
                 self._open.watch(kind, data)
 
-    def fail(self, code: str, message: str) -> list[dict]:
+    def fail(self, code: str, message: str) -> list[dict[str, Any]]:
         """
         End the stream with C{response.failed}, numbered on from the last
         event: the upstream's response (its id and fields) with the items
@@ -251,7 +251,7 @@ class PassthroughStream:
         if self.finished:
             return []
         self._held, self._heldSize, self._tail = [], 0, b""
-        events: list[dict] = []
+        events: list[dict[str, Any]] = []
         if self._open is not None and self._error is None:
             events, item = self._open.close()
             self._done.append(item)
@@ -293,7 +293,7 @@ class PassthroughStream:
         self.finished = parsed.get("status") in TERMINAL.values()
 
     @property
-    def usage(self) -> dict | None:
+    def usage(self) -> dict[str, Any] | None:
         """
         The response's usage, when it has the two counts the log line shows.
         """
@@ -310,21 +310,21 @@ class _OpenItem:
     takes to close it.
     """
 
-    def __init__(self, index: object, item: dict) -> None:
+    def __init__(self, index: object, item: dict[str, Any]) -> None:
         self.index = index
         self.item = item
         self.id = item.get("id")
-        self.parts: dict[str, list[dict]] = {"content": [], "summary": []}
+        self.parts: dict[str, list[dict[str, Any]]] = {"content": [], "summary": []}
         # The open part: its kind ("content" or "summary"), index, added
         # part, text so far, and whether its text's .done came.  Text in
         # lists, joined once at close: += on an attribute copies every time.
-        self.part: tuple[str, object, dict] | None = None
+        self.part: tuple[str, object, dict[str, Any]] | None = None
         self.text: list[str] = []
         self.textDone = False
         self.buffer: list[str] = []
         self.bufferDone = False
 
-    def watch(self, kind: str, data: dict) -> None:
+    def watch(self, kind: str, data: dict[str, Any]) -> None:
         part = data.get("part")
         if kind in ("response.content_part.added", "response.reasoning_summary_part.added"):
             if isinstance(part, dict):
@@ -346,11 +346,11 @@ class _OpenItem:
         elif kind in _BUFFER_DONES:
             self.bufferDone = True
 
-    def close(self) -> tuple[list[dict], dict]:
+    def close(self) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         """
         The events that close the item as incomplete, and the item.
         """
-        events: list[dict] = []
+        events: list[dict[str, Any]] = []
         at = {"item_id": self.id, "output_index": self.index}
         if self.part is not None:
             where, index, part = self.part
@@ -391,7 +391,7 @@ class _OpenItem:
         return events, item
 
 
-def _object(event: SSEEvent) -> dict | None:
+def _object(event: SSEEvent) -> dict[str, Any] | None:
     try:
         data = json.loads(event.data)
     except (ValueError, RecursionError):  # too deep to parse is not JSON either

@@ -3,6 +3,7 @@ The Responses-side objects the relay answers with: the Response skeleton
 that echoes the request, usage mapping, and fresh ids.  No Twisted here.
 """
 
+from typing import Any
 import json
 import os
 import time
@@ -12,7 +13,7 @@ def newId(prefix: str) -> str:
     return prefix + os.urandom(12).hex()
 
 
-def responseSkeleton(request: dict, responseId: str, createdAt: int) -> dict:
+def responseSkeleton(request: dict[str, Any], responseId: str, createdAt: int) -> dict[str, Any]:
     """
     An in-progress Response echoing C{request}, with every key the spec
     requires (nullable ones as C{None}).
@@ -52,7 +53,7 @@ def responseSkeleton(request: dict, responseId: str, createdAt: int) -> dict:
     }
 
 
-def failedResponse(responseId: str, createdAt: int, code: str, message: str) -> dict:
+def failedResponse(responseId: str, createdAt: int, code: str, message: str) -> dict[str, Any]:
     """
     A failed Response that echoes nothing of the client's request: what a
     stream ends with when the relay itself broke, and the request's own
@@ -62,7 +63,7 @@ def failedResponse(responseId: str, createdAt: int, code: str, message: str) -> 
                 error={"code": code, "message": message})
 
 
-def _object(value: object) -> dict:
+def _object(value: object) -> dict[str, Any]:
     # Upstreams send null, or worse, where an object is due.
     return value if isinstance(value, dict) else {}
 
@@ -71,7 +72,7 @@ def _int(value: object) -> int:
     return value if isinstance(value, int) and value > 0 else 0
 
 
-def mapUsage(usage: dict) -> dict:
+def mapUsage(usage: dict[str, Any]) -> dict[str, Any]:
     """
     Map a Chat C{usage} object onto Responses usage, whichever field the
     provider reports cache hits and reasoning in; the total is recomputed.
@@ -99,7 +100,7 @@ def mapUsage(usage: dict) -> dict:
 def usageObject(
     inputTokens: int, outputTokens: int, cached: int = 0,
     cacheWrite: int = 0, reasoning: int = 0,
-) -> dict:
+) -> dict[str, Any]:
     return {
         "input_tokens": inputTokens,
         "input_tokens_details": {
@@ -112,7 +113,7 @@ def usageObject(
     }
 
 
-def estimateUsage(chatBody: dict, output: list[dict]) -> dict:
+def estimateUsage(chatBody: dict[str, Any], output: list[dict[str, Any]]) -> dict[str, Any]:
     """
     About four characters a token: Codex tracks its context window from
     usage, so an estimate beats zeros when the upstream reports none.

@@ -39,7 +39,7 @@ class StreamTranslator:
 
     def __init__(
         self,
-        request: dict,
+        request: dict[str, Any],
         chat: ChatRequest,
         settings: TranslationSettings,
         responseId: str | None = None,
@@ -60,28 +60,28 @@ class StreamTranslator:
             request, responseId or newId("resp_"),
             now() if createdAt is None else createdAt)
         self._sequence = 0
-        self._output: list[dict] = []
+        self._output: list[dict[str, Any]] = []
         self._open: MessageItem | ReasoningItem | ToolCallItem | None = None
         self._calls: dict[int, _PendingCall] = {}
         self._lastCall: _PendingCall | None = None
-        self._pendingCall: dict | None = None
+        self._pendingCall: dict[str, Any] | None = None
         self._callIds: set[str] = set()
         self._details = _ReasoningDetails()
         self._reasoningField = "reasoning_content"
-        self._usage: dict | None = None
+        self._usage: dict[str, Any] | None = None
         self._finishReason: str | None = None
         # Upstream events that were (not) JSON objects.
         self._chunks = 0
         self._skipped = 0
         # Numbered events that go out with the terminal event, once it exists.
-        self._unsent: list[dict] = []
+        self._unsent: list[dict[str, Any]] = []
         self.finished = False
-        self.terminal: dict | None = None
+        self.terminal: dict[str, Any] | None = None
         self.warnings: list[str] = []
 
     # Numbering and lifecycle.
 
-    def _number(self, events: list[dict]) -> list[dict]:
+    def _number(self, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
         for event in events:
             event["sequence_number"] = self._sequence
             self._sequence += 1
@@ -95,7 +95,7 @@ class StreamTranslator:
         """
         return self._sequence
 
-    def start(self) -> list[dict]:
+    def start(self) -> list[dict[str, Any]]:
         """
         The two events that open every stream.
         """
@@ -106,7 +106,7 @@ class StreamTranslator:
 
     # Upstream input.
 
-    def feedEvent(self, event: SSEEvent) -> list[dict]:
+    def feedEvent(self, event: SSEEvent) -> list[dict[str, Any]]:
         """
         Translate one upstream SSE event.
         """
@@ -128,7 +128,7 @@ class StreamTranslator:
             chunk = {"error": chunk}
         return self.feedChunk(chunk)
 
-    def feedChunk(self, chunk: dict) -> list[dict]:
+    def feedChunk(self, chunk: dict[str, Any]) -> list[dict[str, Any]]:
         """
         Translate one parsed Chat chunk (or a whole completion's choice,
         shaped as a chunk).
@@ -152,7 +152,7 @@ class StreamTranslator:
         if isinstance(choice.get("usage"), dict):
             self._usage = choice["usage"]  # Kimi puts it in the choice
         delta = choice.get("delta") or choice.get("message") or {}
-        events: list[dict] = []
+        events: list[dict[str, Any]] = []
         if delta:
             self._translateDelta(delta, events)
         finish = choice.get("finish_reason")
@@ -165,7 +165,7 @@ class StreamTranslator:
                 events.extend(self._closeOpen(self._itemStatus()))
         return self._number(events)
 
-    def _translateDelta(self, delta: dict, events: list[dict]) -> None:
+    def _translateDelta(self, delta: dict[str, Any], events: list[dict[str, Any]]) -> None:
         reasoning = self._reasoningText(delta)
         if reasoning:
             events.extend(self._reasoningDelta(reasoning))
@@ -190,11 +190,11 @@ class StreamTranslator:
         if isinstance(functionCall, dict):
             events.extend(self._toolFragment({"index": 0, "function": functionCall}))
 
-    def _pieces(self, pieces: list) -> list[dict]:
+    def _pieces(self, pieces: list[Any]) -> list[dict[str, Any]]:
         """
         The events for what the content filter made of some content text.
         """
-        events: list[dict] = []
+        events: list[dict[str, Any]] = []
         for piece in pieces:
             if piece.kind == "text":
                 events.extend(self._messageDelta("output_text", piece.text))
@@ -207,7 +207,7 @@ class StreamTranslator:
                     "function": {"name": piece.name, "arguments": piece.arguments}}))
         return events
 
-    def _contentParts(self, parts: list, events: list[dict]) -> None:
+    def _contentParts(self, parts: list[Any], events: list[dict[str, Any]]) -> None:
         # Mistral streams content as typed chunks, thinking among them.
         for part in parts:
             if not isinstance(part, dict):
@@ -222,7 +222,7 @@ class StreamTranslator:
             elif isinstance(part.get("text"), str) and part["text"]:
                 events.extend(self._messageDelta("output_text", part["text"]))
 
-    def _reasoningText(self, delta: dict) -> str:
+    def _reasoningText(self, delta: dict[str, Any]) -> str:
         """
         Reasoning from whichever field the provider uses; C{reasoning_details}
         are also kept verbatim to send back.
@@ -254,7 +254,7 @@ class StreamTranslator:
 
     # Items.
 
-    def _switchTo(self, kind: str) -> list[dict]:
+    def _switchTo(self, kind: str) -> list[dict[str, Any]]:
         """
         Close the open item unless it is of C{kind}.
         """
@@ -262,7 +262,7 @@ class StreamTranslator:
             return self._closeItem("completed")
         return []
 
-    def _reasoningDelta(self, text: str) -> list[dict]:
+    def _reasoningDelta(self, text: str) -> list[dict[str, Any]]:
         events = self._switchTo("reasoning")
         item = self._open
         if not isinstance(item, ReasoningItem):
@@ -272,7 +272,7 @@ class StreamTranslator:
         events.extend(item.delta(text))
         return events
 
-    def _messageDelta(self, partType: str, text: str) -> list[dict]:
+    def _messageDelta(self, partType: str, text: str) -> list[dict[str, Any]]:
         events = self._switchTo("message")
         item = self._open
         if not isinstance(item, MessageItem):
@@ -281,7 +281,7 @@ class StreamTranslator:
         events.extend(item.delta(partType, text))
         return events
 
-    def _toolFragment(self, fragment: dict) -> list[dict]:
+    def _toolFragment(self, fragment: dict[str, Any]) -> list[dict[str, Any]]:
         function = fragment.get("function") or {}
         upstreamId = fragment.get("id") or None
         index = fragment.get("index")
@@ -295,7 +295,7 @@ class StreamTranslator:
         call = self._calls.get(index)
         if call is not None and upstreamId and call.upstreamId and upstreamId != call.upstreamId:
             call = None  # the same index reused with a new id (Ollama): a second call
-        events: list[dict] = []
+        events: list[dict[str, Any]] = []
         if call is None:
             events.extend(self._switchTo("none"))
             call = _PendingCall(index, upstreamId)
@@ -321,7 +321,7 @@ class StreamTranslator:
                     "arguments for an already closed tool call were dropped")
         return events
 
-    def _openCall(self, call: "_PendingCall") -> list[dict]:
+    def _openCall(self, call: "_PendingCall") -> list[dict[str, Any]]:
         events = self._closeItem("completed")
         callId = call.upstreamId
         if not callId or callId in self._callIds:
@@ -337,7 +337,7 @@ class StreamTranslator:
         call.buffered = []
         return events
 
-    def _closeOpen(self, status: str) -> list[dict]:
+    def _closeOpen(self, status: str) -> list[dict[str, Any]]:
         """
         Close the open item, and give calls whose name never came an item of
         their own, so that nothing the upstream sent is lost.
@@ -353,7 +353,7 @@ class StreamTranslator:
                 events.extend(self._closeItem(status))
         return events
 
-    def _closeItem(self, status: str) -> list[dict]:
+    def _closeItem(self, status: str) -> list[dict[str, Any]]:
         item = self._open
         if item is None:
             return []
@@ -385,7 +385,7 @@ class StreamTranslator:
             return "incomplete"
         return "completed"
 
-    def finish(self, doneMarker: bool = False) -> list[dict]:
+    def finish(self, doneMarker: bool = False) -> list[dict[str, Any]]:
         """
         The upstream stream ended (C{[DONE]}, or EOF when C{doneMarker} is
         false): close the open item and produce the terminal event.
@@ -414,7 +414,7 @@ class StreamTranslator:
                 "incomplete", incomplete_details={"reason": "content_filter"})
         return self._terminal("completed", completed_at=now())
 
-    def fail(self, code: str, message: str) -> list[dict]:
+    def fail(self, code: str, message: str) -> list[dict[str, Any]]:
         """
         End the response with C{response.failed}, closing any open item as
         incomplete.
@@ -424,7 +424,7 @@ class StreamTranslator:
         self._hold(self._closeOpen("incomplete"))
         return self._terminal("failed", error={"code": code, "message": message})
 
-    def _upstreamError(self, error: dict) -> list[dict]:
+    def _upstreamError(self, error: dict[str, Any]) -> list[dict[str, Any]]:
         message = error.get("message") or "The upstream reported an error mid-stream."
         if not isinstance(message, str):
             message = json.dumps(message)
@@ -436,14 +436,14 @@ class StreamTranslator:
                 message, retryAfterSeconds(message))
         return self.fail(kind, message)
 
-    def _hold(self, events: list[dict]) -> None:
+    def _hold(self, events: list[dict[str, Any]]) -> None:
         """
         Number C{events}, which go out with the terminal event: kept until
         it exists, so that a fault in between loses none of them.
         """
         self._unsent.extend(self._number(events))
 
-    def _terminal(self, status: str, **fields: object) -> list[dict]:
+    def _terminal(self, status: str, **fields: object) -> list[dict[str, Any]]:
         """
         The events held for the terminal event, and it; only now is the
         translator L{finished}.
@@ -472,7 +472,7 @@ class StreamTranslator:
         return events
 
     @property
-    def usage(self) -> dict | None:
+    def usage(self) -> dict[str, Any] | None:
         return self.response.get("usage")
 
 
@@ -506,12 +506,12 @@ class _ReasoningDetails:
     __slots__ = ("_kept", "_byKey", "_parts")
 
     def __init__(self) -> None:
-        self._kept: list[dict] = []
-        self._byKey: dict[tuple[Any, Any], dict] = {}
+        self._kept: list[dict[str, Any]] = []
+        self._byKey: dict[tuple[Any, Any], dict[str, Any]] = {}
         # The text parts of a field, by (id of the detail, field name).
-        self._parts: dict[tuple[int, str], tuple[dict, list[str]]] = {}
+        self._parts: dict[tuple[int, str], tuple[dict[str, Any], list[str]]] = {}
 
-    def merge(self, fragments: list) -> None:
+    def merge(self, fragments: list[Any]) -> None:
         for fragment in fragments:
             if not isinstance(fragment, dict):
                 continue
@@ -540,7 +540,7 @@ class _ReasoningDetails:
                     target[name] = value
                     self._parts.pop((id(target), name), None)
 
-    def take(self) -> list[dict]:
+    def take(self) -> list[dict[str, Any]]:
         """
         The merged details, their text joined; the merger starts afresh.
         """

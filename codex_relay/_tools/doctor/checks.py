@@ -3,6 +3,7 @@ The doctor's checks and report, without any I/O: each probe's answer
 judged, with a next step for what fails, and the table printed.
 """
 
+from typing import Any
 import json
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -295,7 +296,7 @@ def reasoningCheck(findingsList: list[StreamFindings], profile: Profile) -> Chec
     return Check("reasoning", OK, detail)
 
 
-def _reported(usage: dict, label: str, where: tuple[tuple[str | None, str], ...]) -> str:
+def _reported(usage: dict[str, Any], label: str, where: tuple[tuple[str | None, str], ...]) -> str:
     """
     C{label} and the count from the first place in C{where} (a details
     object's name, or L{None} for the top level, and a field) that has it.
@@ -308,7 +309,7 @@ def _reported(usage: dict, label: str, where: tuple[tuple[str | None, str], ...]
     return "{} tokens not reported".format(label)
 
 
-def _usageNumbers(usage: dict) -> tuple[str, str]:
+def _usageNumbers(usage: dict[str, Any]) -> tuple[str, str]:
     return (
         _reported(usage, "cached", (("prompt_tokens_details", "cached_tokens"),
                                     (None, "prompt_cache_hit_tokens"))),

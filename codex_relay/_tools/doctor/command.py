@@ -31,7 +31,7 @@ report); the Twisted part that sends the requests is at the end.
 """
 import sys
 import time
-from typing import Any, Callable
+from typing import Any, Callable, cast
 
 from twisted.python import usage
 
@@ -194,7 +194,7 @@ async def _fresh(client: Any) -> None:
 async def _attempt(reactor: Any, timeout: float, work: Callable[[], Any]) -> Answer:
     started = time.monotonic()
     try:
-        answer = await _within(reactor, timeout, work())
+        answer = cast(Answer, await _within(reactor, timeout, work()))
     except Exception as error:
         answer = Answer(problem=classifyProblem(error, timeout))
     answer.seconds = time.monotonic() - started

@@ -43,7 +43,7 @@ BASE_URL_STEP = ("check the base URL (--upstream or base_url): it is the root th
 # -- The probe requests -----------------------------------------------------------
 
 
-def streamRequest(model: str) -> dict:
+def streamRequest(model: str) -> dict[str, Any]:
     """
     The Responses request of the streaming probe.
     """
@@ -51,7 +51,7 @@ def streamRequest(model: str) -> dict:
             "max_output_tokens": STREAM_MAX_TOKENS, "reasoning": {"effort": "low"}}
 
 
-def toolRequest(model: str) -> dict:
+def toolRequest(model: str) -> dict[str, Any]:
     """
     The Responses request of the tool probe: one trivial tool, called (or
     not) as Codex would let the model choose.
@@ -70,7 +70,7 @@ class Probe:
     @ivar notes: what the profile or route changed, worth a mention.
     """
 
-    request: dict
+    request: dict[str, Any]
     chat: ChatRequest
     route: Route
     notes: list[str] = field(default_factory=list)
@@ -80,7 +80,7 @@ class Probe:
         return json.dumps(self.chat.body).encode("utf-8")
 
 
-def buildProbe(request: dict, route: Route, settings: TranslationSettings) -> Probe:
+def buildProbe(request: dict[str, Any], route: Route, settings: TranslationSettings) -> Probe:
     """
     Translate C{request} and adapt it to C{route}, as the relay would.
     """
@@ -151,8 +151,8 @@ class StreamFindings:
         self.content = ""
         self.reasoningFields: list[str] = []
         self.finishReason: str | None = None
-        self.usage: dict | None = None
-        self.toolCalls: dict[int, dict] = {}
+        self.usage: dict[str, Any] | None = None
+        self.toolCalls: dict[int, dict[str, Any]] = {}
         self.error: str | None = None
 
     # Input.
@@ -205,7 +205,7 @@ class StreamFindings:
                 self.notJSON += 1
         self._translator.feedEvent(event)
 
-    def _chunk(self, chunk: dict) -> None:
+    def _chunk(self, chunk: dict[str, Any]) -> None:
         error = chunk.get("error")
         if error or chunk.get("object") == "error":
             found = error if isinstance(error, dict) else chunk
@@ -228,7 +228,7 @@ class StreamFindings:
         if name not in self.reasoningFields:
             self.reasoningFields.append(name)
 
-    def _delta(self, delta: dict) -> None:
+    def _delta(self, delta: dict[str, Any]) -> None:
         if isinstance(delta.get("reasoning_content"), str) and delta["reasoning_content"]:
             self._sawReasoning("reasoning_content")
         reasoning = delta.get("reasoning")
@@ -272,7 +272,7 @@ class StreamFindings:
     # What Codex would receive.
 
     @property
-    def response(self) -> dict:
+    def response(self) -> dict[str, Any]:
         """
         The translated Response (terminal once L{close}d).
         """
@@ -282,7 +282,7 @@ class StreamFindings:
     def status(self) -> str:
         return str(self.response.get("status"))
 
-    def _items(self, kind: str) -> list[dict]:
+    def _items(self, kind: str) -> list[dict[str, Any]]:
         return [item for item in self.response.get("output") or ()
                 if item.get("type") == kind]
 
@@ -300,7 +300,7 @@ class StreamFindings:
             for part in (item.get("summary") or []) + (item.get("content") or []))
 
     @property
-    def calls(self) -> list[dict]:
+    def calls(self) -> list[dict[str, Any]]:
         """
         The C{function_call} items Codex would receive.
         """
