@@ -16,7 +16,7 @@ from pathlib import Path
 
 from twisted.trial.unittest import SynchronousTestCase
 
-PACKAGE = Path(__file__).parent.parent / "codex_relay"
+PACKAGE = Path(__file__).parent.parent.parent / "codex_relay"
 LAYERS = ("_core", "_providers", "_web", "_run", "_tools")
 ALLOWED = {
     "_core": {"_core"},

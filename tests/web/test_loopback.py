@@ -25,7 +25,7 @@ from tests.harness.memory import HELLO, Collector, streamRequest
 from tests.harness.upstream import Drop, Hang, JSONReply, ScriptedUpstream, Stream
 from tests.harness.loopback import Certificates, ConnectionLog, LoopbackTestCase, eventually, stallThroughRelay
 
-README = Path(__file__).parent.parent / "README.md"
+README = Path(__file__).parent.parent.parent / "README.md"
 
 
 class StreamTests(LoopbackTestCase):

@@ -1,0 +1,145 @@
+"""
+Upstreams scripted for C{GET /v1/models} (llama.cpp's list among them) and
+a relay service on loopback in front of them, with what it logs.
+"""
+
+import json
+from typing import Any
+
+import treq
+from twisted.internet import reactor
+from twisted.internet import task
+from twisted.internet.defer import Deferred
+from twisted.logger import formatEvent, globalLogPublisher
+from twisted.trial.unittest import TestCase
+from twisted.web.server import Request
+
+from codex_relay import RelayConfig, RelayService, TranslationSettings
+from codex_relay._providers.profiles import PROFILES
+from codex_relay._providers.config_file import parseRoutingTable
+from tests.harness import oracle
+from tests.harness.chunks import chunk, finish, text, usage
+from tests.harness.sockets import serveUpstream, trackConnections, webClient
+from tests.harness.upstream import DEFAULT_MODELS, Hang, JSONReply, Reply, ScriptedUpstream, Stream
+
+
+LLAMACPP = PROFILES["llama.cpp"]
+
+# What llama.cpp's server (xllamacpp 2026.10.11549) answered to GET
+# /v1/models, trimmed: an Ollama-style "models" array, then the OpenAI list.
+LLAMACPP_MODELS: dict[str, Any] = {
+    "models": [{"name": "gemma-3-270m", "model": "gemma-3-270m", "type": "model",
+                "capabilities": ["completion"], "details": {"format": "gguf"}}],
+    "object": "list",
+    "data": [{
+        "id": "gemma-3-270m", "aliases": ["gemma-3-270m"], "tags": [], "object": "model",
+        "created": 1796635114, "owned_by": "llamacpp",
+        "meta": {"vocab_type": 1, "n_vocab": 262144, "n_ctx": 16384, "n_ctx_train": 32768,
+                 "n_embd": 640, "n_params": 268098176, "size": 246587904,
+                 "ftype": "Q4_K - Medium"},
+    }],
+}
+
+# A streamed answer whose reasoning is inline: split off by the llama.cpp
+# profile only.
+THINKING = Stream([chunk({"role": "assistant"}), text("<think>Two and two.</think>"),
+                   text("Four."), finish("stop"), usage(5, 3)])
+
+
+def modelList(*ids: str) -> dict:
+    return {"object": "list", "data": [
+        {"id": i, "object": "model", "created": 7, "owned_by": "them"} for i in ids]}
+
+
+class ModelsUpstream(ScriptedUpstream):
+    """
+    A L{ScriptedUpstream} whose C{GET /v1/models} answers with C{reply}.
+    """
+
+    def __init__(self, reply: Reply, **kwargs: Any) -> None:
+        super().__init__(reactor=reactor, **kwargs)
+        self.reply = reply
+
+    def _render(self, request: Request) -> bytes | int:
+        if request.method == b"GET" and request.path == (self.prefix + "/models").encode():
+            self._record(request)
+            return self.reply.render(request, self)
+        return super()._render(request)
+
+
+def hanging(headers: bool = False) -> ModelsUpstream:
+    return ModelsUpstream(Hang(headers=headers))
+
+
+def answering(models: dict = DEFAULT_MODELS) -> ModelsUpstream:
+    return ModelsUpstream(JSONReply(models), respond=lambda body, received: THINKING)
+
+
+class ModelsCase(TestCase):
+    """
+    A relay service on loopback, and what it logs; L{relay} serves it in
+    front of scripted upstreams.
+    """
+
+    def setUp(self) -> None:
+        self.events: list[dict] = []
+        globalLogPublisher.addObserver(self.events.append)
+        self.addCleanup(globalLogPublisher.removeObserver, self.events.append)
+
+    async def serve(self, config: RelayConfig, learnProfiles: bool) -> None:
+        self.service = RelayService(config, reactor, listen=["tcp:0:interface=127.0.0.1"],
+                                    learnProfiles=learnProfiles)
+        trackConnections(self, self.service.site)
+        self.service.startService()
+        self.addCleanup(self.service.stopService)
+        [port] = await self.service.listening
+        self.base = "http://127.0.0.1:{}/v1".format(port.getHost().port)
+        self.web = webClient(self)
+
+    async def models(self) -> tuple[int, Any, Any]:
+        """
+        C{GET /v1/models}: the status, the decoded body and the headers.
+        """
+        response = await self.web.get(self.base + "/models")
+        return response.code, json.loads(await treq.content(response)), response.headers
+
+    def logged(self, level: str) -> list[str]:
+        return [formatEvent(event) for event in self.events
+                if event.get("log_namespace") == "codex_relay._web.models"
+                and event["log_level"].name == level]
+
+    async def relay(self, upstreams: dict[str, ScriptedUpstream], headersTimeout: float = 30.0,
+                    extra: str = "", learnProfiles: bool = False) -> None:
+        """
+        Serve C{upstreams} and a relay in front of them: with one, from the
+        options; with several, from a routing file (the first is the default;
+        C{extra} is added to each upstream's table).
+        """
+        urls = {name: await serveUpstream(self, upstream)
+                for name, upstream in upstreams.items()}
+        if len(urls) == 1:
+            [url] = urls.values()
+            config = RelayConfig(upstream=url, headersTimeout=headersTimeout,
+                                 translation=TranslationSettings(secret=b"m"))
+        else:
+            lines = ['default_upstream = "{}"'.format(next(iter(urls)))]
+            for name, url in urls.items():
+                lines += ["[upstreams.{}]".format(name), 'base_url = "{}"'.format(url), extra]
+            config = RelayConfig(
+                routes=parseRoutingTable("\n".join(lines), {}),
+                headersTimeout=headersTimeout, translation=TranslationSettings(secret=b"m"))
+        await self.serve(config, learnProfiles)
+
+    async def ask(self) -> dict:
+        response = await self.web.post(
+            self.base + "/responses", headers={"Content-Type": ["application/json"]},
+            data=json.dumps({"model": "model-a", "input": "2+2?", "stream": True}).encode())
+        self.assertEqual(response.code, 200)
+        return oracle.checkStream(await treq.content(response))[-1]["response"]
+
+
+def deferLater(seconds: float) -> Deferred:
+    """
+    A L{Deferred} that fires after C{seconds} on the global reactor.
+    """
+    return task.deferLater(reactor, seconds)
