@@ -38,15 +38,14 @@ from typing import Any, TypeVar
 import httpx2
 import openai
 from openai.types.responses import Response
-from twisted.internet import reactor
 from twisted.internet.defer import Deferred
 from twisted.internet.threads import deferToThread
 from twisted.trial.unittest import TestCase
 
-from codex_relay import RelayConfig, RelayService, TranslationSettings
+from codex_relay import RelayConfig, TranslationSettings
 from tests.harness.llamacpp import MODEL_ALIAS, TOOLS_TEMPLATE, serverFor
 from tests.harness.recordingproxy import Proxied, serveProxy
-from tests.harness.sockets import RecordingTransport, checkExchanges, streamOf, trackConnections, webClient
+from tests.harness.sockets import RecordingTransport, checkExchanges, streamOf, webClient, serveRelay
 
 T = TypeVar("T")
 
@@ -76,16 +75,11 @@ class LlamaTestCase(TestCase):
         self.addCleanup(self.checkExchanges)
 
     async def startRelay(self, lengthAsCompleted: bool = False) -> None:
-        self.service = RelayService(
+        self.service, self.relayURL = await serveRelay(
+            self,
             RelayConfig(upstream=self.proxyURL, profile=self.profile, idleTimeout=60.0,
                         totalTimeout=90.0, translation=TranslationSettings(
-                            secret=SECRET, lengthAsCompleted=lengthAsCompleted)),
-            reactor, listen=["tcp:0:interface=127.0.0.1"])
-        trackConnections(self, self.service.site)
-        self.service.startService()
-        self.addCleanup(self.service.stopService)
-        [port] = await self.service.listening
-        self.relayURL = "http://127.0.0.1:{}/v1".format(port.getHost().port)
+                            secret=SECRET, lengthAsCompleted=lengthAsCompleted)))
         self.client = openai.OpenAI(
             api_key=CLIENT_KEY, base_url=self.relayURL, max_retries=0, timeout=60.0,
             _strict_response_validation=True,

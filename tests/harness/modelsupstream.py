@@ -14,12 +14,12 @@ from twisted.logger import formatEvent, globalLogPublisher
 from twisted.trial.unittest import TestCase
 from twisted.web.server import Request
 
-from codex_relay import RelayConfig, RelayService, TranslationSettings
+from codex_relay import RelayConfig, TranslationSettings
 from codex_relay._providers.profiles import PROFILES
 from codex_relay._providers.config_file import parseRoutingTable
 from tests.harness import oracle
 from tests.harness.chunks import chunk, finish, text, usage
-from tests.harness.sockets import serveUpstream, trackConnections, webClient
+from tests.harness.sockets import serveUpstream, webClient, serveRelay
 from tests.harness.upstream import DEFAULT_MODELS, Hang, JSONReply, Reply, ScriptedUpstream, Stream
 
 
@@ -87,13 +87,7 @@ class ModelsCase(TestCase):
         self.addCleanup(globalLogPublisher.removeObserver, self.events.append)
 
     async def serve(self, config: RelayConfig, learnProfiles: bool) -> None:
-        self.service = RelayService(config, reactor, listen=["tcp:0:interface=127.0.0.1"],
-                                    learnProfiles=learnProfiles)
-        trackConnections(self, self.service.site)
-        self.service.startService()
-        self.addCleanup(self.service.stopService)
-        [port] = await self.service.listening
-        self.base = "http://127.0.0.1:{}/v1".format(port.getHost().port)
+        self.service, self.base = await serveRelay(self, config, learnProfiles=learnProfiles)
         self.web = webClient(self)
 
     async def models(self) -> tuple[int, Any, Any]:

@@ -15,9 +15,9 @@ from twisted.logger import formatEvent, globalLogPublisher
 from twisted.trial.unittest import TestCase
 from twisted.web.server import Request
 
-from codex_relay import RelayConfig, RelayService, TranslationSettings
+from codex_relay import RelayConfig, TranslationSettings
 from codex_relay._providers.config_file import parseRoutingTable
-from tests.harness.sockets import serveUpstream, trackConnections, webClient
+from tests.harness.sockets import serveUpstream, webClient, serveRelay
 from tests.harness.upstream import ReceivedRequest, Reply, ScriptedUpstream
 
 
@@ -114,14 +114,9 @@ class PassthroughCase(TestCase):
         chatURL = await serveUpstream(self, self.chat)
         table = parseRoutingTable(ROUTES.format(responses=responsesURL, chat=chatURL),
                                   {"NATIVE_KEY": NATIVE_KEY}, "relay.toml")
-        self.service = RelayService(
-            RelayConfig(routes=table, translation=TranslationSettings(secret=SECRET)),
-            reactor, listen=["tcp:0:interface=127.0.0.1"])
-        trackConnections(self, self.service.site)
-        self.service.startService()
-        self.addCleanup(self.service.stopService)
-        [port] = await self.service.listening
-        self.url = "http://127.0.0.1:{}/v1/responses".format(port.getHost().port)
+        self.service, base = await serveRelay(
+            self, RelayConfig(routes=table, translation=TranslationSettings(secret=SECRET)))
+        self.url = base + "/responses"
         self.web = webClient(self)
         self.logged: list[str] = []
 

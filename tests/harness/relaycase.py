@@ -17,12 +17,12 @@ from treq.client import HTTPClient
 
 import treq
 
-from codex_relay import RelayConfig, RelayService, TranslationSettings
+from codex_relay import RelayConfig, TranslationSettings
 from codex_relay._providers.config_file import parseRoutingTable
 from tests.harness import oracle
 from tests.harness.chunks import WEATHER_TOOL, chunk, finish, text, usage
 from tests.harness.rules import StrictFake
-from tests.harness.sockets import serveUpstream, trackConnections, webClient
+from tests.harness.sockets import serveUpstream, webClient, serveRelay
 from tests.harness.upstream import Reply, ScriptedUpstream, Stream
 
 SECRET = b"t"
@@ -173,12 +173,8 @@ class RelayCase(TestCase):
             table = parseRoutingTable(routes.replace("UPSTREAM_URL", baseURL), {})
         config = RelayConfig(upstream=baseURL, profile=profile, routes=table,
                              translation=settings or TranslationSettings(secret=SECRET))
-        service = RelayService(config, reactor, listen=["tcp:0:interface=127.0.0.1"])
-        trackConnections(self, service.site)
-        service.startService()
-        self.addCleanup(service.stopService)
-        [port] = await service.listening
-        url = "http://127.0.0.1:{}/v1/responses".format(port.getHost().port)
+        _, base = await serveRelay(self, config)
+        url = base + "/responses"
         return Relay(self, url, upstream, webClient(self))
 
 

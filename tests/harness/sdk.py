@@ -23,10 +23,10 @@ from twisted.trial.unittest import TestCase
 
 import treq
 
-from codex_relay import RelayConfig, RelayService, TranslationSettings
+from codex_relay import RelayConfig, TranslationSettings
 from tests.harness import oracle
 from tests.harness.upstream import JSONReply, ReceivedRequest, ScriptedUpstream
-from tests.harness.sockets import Exchange, RecordingTransport, checkExchanges, serveUpstream, streamOf, trackConnections, webClient
+from tests.harness.sockets import Exchange, RecordingTransport, checkExchanges, serveUpstream, streamOf, webClient, serveRelay
 
 T = TypeVar("T")
 
@@ -49,15 +49,8 @@ class SDKTestCase(TestCase):
     async def setUp(self) -> None:
         self.upstream = ScriptedUpstream(reactor=reactor)
         upstreamURL = await serveUpstream(self, self.upstream)
-        self.service = RelayService(
-            RelayConfig(upstream=upstreamURL,
-                        translation=TranslationSettings(secret=SECRET)),
-            reactor, listen=["tcp:0:interface=127.0.0.1"])
-        trackConnections(self, self.service.site)
-        self.service.startService()
-        self.addCleanup(self.service.stopService)
-        [port] = await self.service.listening
-        self.relayURL = "http://127.0.0.1:{}/v1".format(port.getHost().port)
+        self.service, self.relayURL = await serveRelay(self, RelayConfig(
+            upstream=upstreamURL, translation=TranslationSettings(secret=SECRET)))
         self.transport = RecordingTransport()
         self.client = self.makeClient(maxRetries=0)
         self.web = webClient(self)

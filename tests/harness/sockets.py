@@ -167,3 +167,19 @@ def streamOf(case: TestCase, exchange: "Exchange") -> list[dict[str, Any]]:
     case.assertEqual(exchange.status, 200, exchange.body[:2000])
     case.assertEqual(exchange.headers["content-type"].split(";")[0], "text/event-stream")
     return oracle.checkStream(exchange.body)
+
+
+async def serveRelay(case: TestCase, config: Any, **options: Any) -> tuple[Any, str]:
+    """
+    A L{RelayService} for C{config} on a loopback port, its connections
+    tracked and everything stopped when the test ends; the service and its
+    base URL (C{http://127.0.0.1:PORT/v1}).
+    """
+    from codex_relay import RelayService
+
+    service = RelayService(config, reactor, listen=["tcp:0:interface=127.0.0.1"], **options)
+    trackConnections(case, service.site)
+    service.startService()
+    case.addCleanup(service.stopService)
+    [port] = await service.listening
+    return service, "http://127.0.0.1:{}/v1".format(port.getHost().port)

@@ -12,11 +12,11 @@ from twisted.trial.unittest import TestCase
 
 import treq
 
-from codex_relay import RelayConfig, RelayService, TranslationSettings
+from codex_relay import RelayConfig, TranslationSettings
 from codex_relay._providers.config_file import parseRoutingTable
 from tests.harness import oracle
 from tests.harness.chunks import chunk, finish, text, usage
-from tests.harness.sockets import serveUpstream, trackConnections, webClient
+from tests.harness.sockets import serveUpstream, webClient, serveRelay
 from tests.harness.upstream import ScriptedUpstream, Stream
 
 ROUTES = """
@@ -67,12 +67,7 @@ class RoutingTests(TestCase):
             ROUTES.replace("ALPHA_URL", alphaURL).replace("BETA_URL", betaURL),
             {"ALPHA_KEY": "sk-alpha"})
         config = RelayConfig(routes=table, translation=TranslationSettings(secret=b"r"))
-        service = RelayService(config, reactor, listen=["tcp:0:interface=127.0.0.1"])
-        trackConnections(self, service.site)
-        service.startService()
-        self.addCleanup(service.stopService)
-        [port] = await service.listening
-        self.base = "http://127.0.0.1:{}/v1".format(port.getHost().port)
+        _, self.base = await serveRelay(self, config)
         self.web = webClient(self)
 
     async def ask(self, model: str) -> tuple[int, dict]:

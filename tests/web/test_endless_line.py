@@ -25,7 +25,7 @@ from tests.harness import chunks as C
 from tests.harness.eventsize import ENDLESS, READ, REQUEST, SETTINGS
 from tests.harness.oracle import checkStream
 from tests.harness.responses import RESPONSE_ID, frames, upstreamEvents
-from tests.harness.sockets import trackConnections, webClient
+from tests.harness.sockets import trackConnections, webClient, serveRelay
 
 
 def peakRSS() -> int | None:
@@ -133,15 +133,10 @@ class EndlessLineTests(TestCase):
         port = reactor.listenTCP(0, site, interface="127.0.0.1")
         self.addCleanup(port.stopListening)
         url = "http://127.0.0.1:{}/v1".format(port.getHost().port)
-        self.service = RelayService(
-            RelayConfig(routes=parseRoutingTable(ROUTES.format(url=url), {}, "relay.toml"),
-                        translation=SETTINGS),
-            reactor, listen=["tcp:0:interface=127.0.0.1"])
-        trackConnections(self, self.service.site)
-        self.service.startService()
-        self.addCleanup(self.service.stopService)
-        [relayPort] = await self.service.listening
-        self.url = "http://127.0.0.1:{}/v1/responses".format(relayPort.getHost().port)
+        self.service, base = await serveRelay(self, RelayConfig(
+            routes=parseRoutingTable(ROUTES.format(url=url), {}, "relay.toml"),
+            translation=SETTINGS))
+        self.url = base + "/responses"
         self.web = webClient(self)
 
     async def exchange(self, request: dict) -> tuple[Any, bytes, int, int | None]:
