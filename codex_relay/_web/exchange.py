@@ -17,7 +17,7 @@ from twisted.web.server import Request
 
 from codex_relay._providers.adapt import adaptRequest, contentFilter, healedCalls
 from codex_relay._providers.errors import mapUpstreamError
-from codex_relay._web.body import PacedBody, RelayedBody, TranslatingBody, readBody
+from codex_relay._web.body import PacedBody, RelayedBody, TranslatingBody
 from codex_relay._web.config import RelayConfig
 from codex_relay._core.errors import (
     RelayError,
@@ -198,7 +198,7 @@ class ResponsesExchange(Watch):
         # error is still an HTTP error.
         await self._pump(response, RelayedBody(
             stream, self._forward, self._reactor,
-            route.upstream.idleTimeout or self._config.idleTimeout,
+            self._client.idleTimeout(route.upstream),
             self._config.maxEventBytes), register=True)
         if not stream.finished:
             raise RelayError(502, "The upstream's stream ended without a terminal event.",
@@ -212,11 +212,7 @@ class ResponsesExchange(Watch):
             self.limitTime(total, "The response took longer than {:g} seconds.".format(total))
 
     async def _content(self, response: Any, route: Route) -> bytes:
-        """
-        A whole upstream body, bounded in size and by the idle timeout.
-        """
-        return await readBody(response, self._reactor,
-                              route.upstream.idleTimeout or self._config.idleTimeout)
+        return await self._client.content(response, route.upstream)
 
     def _forward(self, data: bytes) -> None:
         if not self._streaming:
@@ -304,7 +300,7 @@ class ResponsesExchange(Watch):
         assert self._translator is not None
         await self._pump(response, TranslatingBody(
             self._translator, self._emit, self._reactor,
-            route.upstream.idleTimeout or self._config.idleTimeout,
+            self._client.idleTimeout(route.upstream),
             self._config.maxEventBytes), register=self._streaming)
         self._emit(self._translator.finish())
         for warning in self._translator.warnings:

@@ -21,7 +21,6 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.web.server import NOT_DONE_YET, Request
 
-from codex_relay._web.body import MAX_WHOLE_BODY, readBody
 from codex_relay._core.errors import RelayError
 from codex_relay._providers.errors import mapUpstreamError
 from codex_relay._web.exchange import RelayContext
@@ -110,9 +109,7 @@ class ModelsResource(EnvelopeResource):
     async def _fetch(self, upstream: Upstream, authorization: str | None) -> _ModelList:
         context = self._context
         response = await context.client.getModels(upstream, authorization)
-        idle = (upstream.idleTimeout if upstream.idleTimeout is not None
-                else context.config.idleTimeout)
-        body = await readBody(response, context.reactor, idle, limit=MAX_WHOLE_BODY)
+        body = await context.client.content(response, upstream)
         if response.code >= 300:  # redirects are not followed: an error too
             raise mapUpstreamError(response.code, body, _header(response, b"retry-after"),
                                    context.config.retryAfter)

@@ -205,13 +205,21 @@ class UpstreamClient:
             unbuffered=True, allow_redirects=False)
         return getting
 
-    def content(self, response: Any, idleTimeout: float | None = None) -> Deferred[bytes]:
+    def idleTimeout(self, upstream: Upstream | None) -> float:
+        """
+        How long C{upstream}'s body may stay silent: its own setting, else
+        the relay's.
+        """
+        if upstream is None or upstream.idleTimeout is None:
+            return self._config.idleTimeout
+        return upstream.idleTimeout
+
+    def content(self, response: Any, upstream: Upstream | None = None) -> Deferred[bytes]:
         """
         The whole body of an upstream C{response}, bounded in size and by
-        the idle timeout (the relay's when L{None}); cancellable.
+        C{upstream}'s idle timeout; cancellable.
         """
-        return readBody(response, self._reactor,
-                        self._config.idleTimeout if idleTimeout is None else idleTimeout)
+        return readBody(response, self._reactor, self.idleTimeout(upstream))
 
     def close(self) -> Deferred[Any] | None:
         if self._pool is None:
