@@ -28,6 +28,7 @@ from codex_relay._core.request.translate import translateRequest  # noqa: E402
 from codex_relay._core.settings import TranslationSettings  # noqa: E402
 from codex_relay._core.sse import SSEDecoder, SSETooLarge, encodeEvent  # noqa: E402
 from codex_relay._core.stream.translator import StreamTranslator  # noqa: E402
+from codex_relay._web.ids import newId, now  # noqa: E402
 
 SETTINGS = TranslationSettings(secret=b"bench")
 REQUEST = {"model": "bench", "input": "hi", "stream": True,
@@ -43,7 +44,8 @@ def reads(body: bytes, size: int = 4096) -> list[bytes]:
 
 
 def translated(pieces: list[bytes]) -> None:
-    translator = StreamTranslator(REQUEST, translateRequest(REQUEST, SETTINGS), SETTINGS)
+    translator = StreamTranslator(REQUEST, translateRequest(REQUEST, SETTINGS), SETTINGS,
+                                  ids=newId, clock=now)
     decoder = SSEDecoder()
     for event in translator.start():
         encodeEvent(event)
@@ -81,7 +83,7 @@ def passthrough(n: int) -> list[bytes]:
 
 
 def watched(pieces: list[bytes]) -> None:
-    stream = PassthroughStream(REQUEST)
+    stream = PassthroughStream(REQUEST, ids=newId, clock=now)
     for piece in pieces:
         stream.feed(piece)
     for event in stream.fail("server_error", "cut"):

@@ -28,6 +28,7 @@ from codex_relay._core.request.translate import translateRequest  # noqa: E402
 from codex_relay._core.settings import TranslationSettings  # noqa: E402
 from codex_relay._core.sse import SSEDecoder, encodeEvent  # noqa: E402
 from codex_relay._core.stream.translator import StreamTranslator  # noqa: E402
+from codex_relay._web.ids import newId, now  # noqa: E402
 
 SETTINGS = TranslationSettings(secret=b"bench")
 REQUEST = {
@@ -76,7 +77,8 @@ def relayCore(pieces: list[bytes], healed: bool = False) -> int:
     chat = translateRequest(REQUEST, SETTINGS)
     healer = (contentFilter(PROFILES["llama.cpp"], {"dsml"}, chat.body.get("tools"))
               if healed else None)
-    translator = StreamTranslator(REQUEST, chat, SETTINGS, contentFilter=healer)
+    translator = StreamTranslator(REQUEST, chat, SETTINGS, contentFilter=healer,
+                                  ids=newId, clock=now)
     decoder = SSEDecoder()
     written = sum(len(encodeEvent(e)) for e in translator.start())
     for piece in pieces:

@@ -27,7 +27,8 @@ from codex_relay._core.stream.passthrough import PassthroughStream, forwardedBod
 from codex_relay._providers.rejections import RejectionMemory, rejectedParameter, withoutParameter
 from codex_relay._core.request.tools import Notice
 from codex_relay._core.request.translate import ChatRequest, translateRequest
-from codex_relay._core.stream.response import failedResponse, newId, now
+from codex_relay._core.stream.response import failedResponse
+from codex_relay._web.ids import newId, now
 from codex_relay._providers.routes import RESPONSES, Route, RoutingTable
 from codex_relay._core.sse import encodeEvent
 from codex_relay._core.stream.translator import StreamTranslator
@@ -152,7 +153,7 @@ class ResponsesExchange(Watch):
             log.info("{model}: {note}", model=self._model, note=note)
         healer = contentFilter(route.profile, route.heal, chat.body.get("tools"))
         translator = self._translator = StreamTranslator(
-            body, chat, settings, contentFilter=healer)
+            body, chat, settings, contentFilter=healer, ids=newId, clock=now)
         response = await self._send(route, chat)
         if _isSSE(response):
             if chat.stream:
@@ -183,7 +184,7 @@ class ResponsesExchange(Watch):
         No translation, profile adaptation or parameter retry applies.
         """
         self._limitTime(route)
-        stream = self._passthrough = PassthroughStream(body)
+        stream = self._passthrough = PassthroughStream(body, ids=newId, clock=now)
         response = await self._post(route, "/responses",
                                     forwardedBody(body, route.upstreamModel),
                                     body.get("stream") is True)

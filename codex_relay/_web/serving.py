@@ -14,7 +14,8 @@ from twisted.web.resource import IResource, Resource
 from twisted.web.server import NOT_DONE_YET, Request
 
 from codex_relay._core.errors import RelayError
-from codex_relay._core.stream.response import failedResponse, newId, now
+from codex_relay._core.stream.response import failedResponse
+from codex_relay._web.ids import newId, now
 from codex_relay._core.sse import encodeEvent
 
 log = Logger()

@@ -5,7 +5,7 @@ the ones Codex sends.
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from codex_relay._core.request.tools import ToolRef
+from codex_relay._core.request.toolmap import ToolRef
 from tests.harness.requests import chatCall, seal, tool, translate, user
 from tests.harness.translation import CUSTOM_PARAMETERS
 

@@ -1,6 +1,7 @@
 """
-Tests for L{codex_relay._core.request.tools}: Responses tools and tool
-choices become Chat tools, under names every Chat provider accepts.
+Tests for L{codex_relay._core.request.tools} and
+L{codex_relay._core.request.toolmap}: Responses tools and tool choices
+become Chat tools, under names every Chat provider accepts.
 """
 
 import re
@@ -8,7 +9,8 @@ import re
 from twisted.trial.unittest import SynchronousTestCase
 
 from codex_relay._core.request.translate import ChatRequest
-from codex_relay._core.request.tools import ToolMap, ToolRef, translateTools
+from codex_relay._core.request.toolmap import ToolMap, ToolRef
+from codex_relay._core.request.tools import translateTools
 from tests.harness.requests import translate
 from tests.harness.translation import CUSTOM_PARAMETERS, EMPTY_PARAMETERS, BadRequestMixin
 

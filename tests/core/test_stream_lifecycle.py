@@ -17,6 +17,7 @@ from tests.harness.stream import (
     COMPLETED_AT,
     CREATED_AT,
     DONE,
+    CountingIds,
     LOCAL_SHELL,
     NAMESPACE,
     RESPONSE_ID,
@@ -26,6 +27,7 @@ from tests.harness.stream import (
     TranslatorMixin,
     deltas,
     messageTypes,
+    stoppedClock,
     streamRequest,
     terminal,
     types,
@@ -120,16 +122,20 @@ class LifecycleTests(TranslatorMixin, SynchronousTestCase):
 
 class IdTests(SynchronousTestCase):
     """
-    Item ids, with the real id generator.
+    Ids and times, from the C{ids} and C{clock} the translator is given.
     """
 
     def test_prefixes(self) -> None:
         """
-        Items get fresh ids: C{rs_}, C{msg_}, C{fc_}, C{ctc_} plus random
-        hex; a call without an upstream id gets a C{call_} id.
+        Items get fresh ids from C{ids}: C{rs_}, C{msg_}, C{fc_}, C{ctc_};
+        a call without an upstream id gets a C{call_} id, and a response
+        without a C{responseId} a C{resp_} one.  Without a C{createdAt}, the
+        clock tells C{created_at} too.
         """
         request = streamRequest()
-        translator = StreamTranslator(request, translateRequest(request, SETTINGS), SETTINGS)
+        ids = CountingIds()
+        translator = StreamTranslator(request, translateRequest(request, SETTINGS), SETTINGS,
+                                      ids=ids, clock=stoppedClock)
         events = translator.start()
         for chunk in [C.reasoning("r"), C.text("t"),
                       C.toolCall(0, None, "get_weather", "{}"),
@@ -137,12 +143,12 @@ class IdTests(SynchronousTestCase):
                       C.finish("tool_calls")]:
             events += translator.feedChunk(chunk)
         events += translator.finish(doneMarker=True)
-        output = terminal(events)["output"]
-        patterns = ["rs_", "msg_", "fc_", "ctc_"]
-        for item, prefix in zip(output, patterns):
-            self.assertRegex(item["id"], "^{}[0-9a-f]{{24}}$".format(prefix))
-        self.assertRegex(output[2]["call_id"], "^call_[0-9a-f]{24}$")
-        self.assertRegex(terminal(events)["id"], "^resp_[0-9a-f]{24}$")
+        response = terminal(events)
+        output = response["output"]
+        self.assertEqual([item["id"] for item in output], ["rs_2", "msg_3", "fc_5", "ctc_6"])
+        self.assertEqual([item["call_id"] for item in output[2:]], ["call_4", "call_b"])
+        self.assertEqual((response["id"], response["created_at"], response["completed_at"]),
+                         ("resp_1", COMPLETED_AT, COMPLETED_AT))
         self.assertEqual(len({item["id"] for item in output}), 4)
         checkEvents(events)
 

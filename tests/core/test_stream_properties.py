@@ -14,8 +14,6 @@ import json
 from hypothesis import given, settings, strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
-from codex_relay._core.stream import items as _items
-from codex_relay._core.stream import translator as _translate_stream
 from codex_relay._core.stream.custom_input import InputStringDecoder
 from codex_relay._core.request.translate import translateRequest
 from codex_relay._core.settings import TranslationSettings
@@ -165,14 +163,11 @@ class StreamPropertyTests(SynchronousTestCase):
 
     def setUp(self) -> None:
         self.ids = CountingIds()
-        self.patch(_items, "newId", self.ids)
-        self.patch(_translate_stream, "newId", self.ids)
-        self.patch(_translate_stream, "now", lambda: 1700000001)
 
     def translator(self) -> StreamTranslator:
         self.ids.next = 0
         return StreamTranslator(REQUEST, CHAT, SETTINGS, responseId="resp_p",
-                                createdAt=1700000000)
+                                createdAt=1700000000, ids=self.ids, clock=lambda: 1700000001)
 
     def fromChunks(self, items: list, done: bool) -> list[dict]:
         translator = self.translator()

@@ -6,19 +6,19 @@ time.
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from codex_relay._core.stream import translator as _translate_stream
+from codex_relay._core.stream import output as _output
 from codex_relay._core.request.translate import translateRequest
 from codex_relay._core.stream.translator import StreamTranslator
 
 from tests.harness import chunks as C
 from tests.harness.chunks import CountingText
-from tests.harness.stream import SETTINGS, reasoningPayload, streamRequest
+from tests.harness.stream import IDS, SETTINGS, reasoningPayload, stoppedClock, streamRequest
 
 
 def referenceMerge(kept: list[dict], fragments: list) -> None:
     """
     The merging of C{reasoning_details} as it was (quadratic): the
-    reference for what L{_translate_stream._ReasoningDetails} computes.
+    reference for what L{_output._ReasoningDetails} computes.
     """
     for fragment in fragments:
         if not isinstance(fragment, dict):
@@ -52,12 +52,12 @@ class CountingIndex(int):
 
 class ReasoningDetailsTests(SynchronousTestCase):
     """
-    L{_translate_stream._ReasoningDetails} merges streamed
+    L{_output._ReasoningDetails} merges streamed
     C{reasoning_details} as the reference merge does, in linear time.
     """
 
     def merged(self, batches: list[list]) -> list[dict]:
-        details = _translate_stream._ReasoningDetails()
+        details = _output._ReasoningDetails()
         for batch in batches:
             details.merge(batch)
         return details.take()
@@ -91,7 +91,7 @@ class ReasoningDetailsTests(SynchronousTestCase):
                          [{"type": "t", "summary": "bc", "index": 0}])
 
     def test_takeStartsAfresh(self) -> None:
-        details = _translate_stream._ReasoningDetails()
+        details = _output._ReasoningDetails()
         details.merge([{"type": "t", "text": "a", "index": 0}])
         details.merge([{"type": "t", "text": "b", "index": 0}])
         self.assertEqual(details.take(), [{"type": "t", "text": "ab", "index": 0}])
@@ -137,7 +137,7 @@ class ReasoningDetailsTests(SynchronousTestCase):
         """
         request = streamRequest()
         chat = translateRequest(request, SETTINGS)
-        translator = StreamTranslator(request, chat, SETTINGS)
+        translator = StreamTranslator(request, chat, SETTINGS, ids=IDS, clock=stoppedClock)
         translator.start()
         for _ in range(5000):
             translator.feedChunk(C.chunk({"reasoning_details": [

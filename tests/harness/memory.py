@@ -1,5 +1,7 @@
 """
-Shared test harness.
+The relay wired in memory (L{InMemoryRelay}): scripted upstreams, the
+relay's resource tree and the client, all on StubTreq and timed by one
+L{MemoryReactorClock}; L{RelayTestCase} and its assertions over it.
 """
 
 import json
@@ -94,7 +96,9 @@ class InMemoryRelay:
     """
 
     def __init__(self, http: Any = None, scripted: ScriptedUpstream | None = None,
-                 pooled: bool = False, record: bool = False, **config: Any) -> None:
+                 pooled: bool = False, record: bool = False,
+                 upstreams: dict[str, ScriptedUpstream] | None = None,
+                 **config: Any) -> None:
         """
         @param http: the relay's HTTP client, instead of a StubTreq of the
             scripted upstream.
@@ -102,11 +106,17 @@ class InMemoryRelay:
         @param pooled: give the relay its real pooled client, connecting
             through the clock's L{MemoryReactorClock.tcpClients}.
         @param record: wrap the upstream's StubTreq in a L{RecordingHTTP}.
+        @param upstreams: scripted upstreams by base URL, for a relay whose
+            routes name several: its client is an L{UpstreamsByURL}.
         """
         self.clock = MemoryReactorClock()
         self.upstream = scripted or ScriptedUpstream(reactor=self.clock)
         self.upstreamStub = StubTreq(self.upstream.resource)
         self.config = RelayConfig(**dict({"upstream": UPSTREAM}, **config))
+        self.stubs = [self.upstreamStub]
+        if upstreams is not None:
+            http = UpstreamsByURL(upstreams)
+            self.stubs += http.stubs.values()
         self.http = http or (RecordingHTTP(self.upstreamStub) if record
                              else self.upstreamStub)
         client = (UpstreamClient.fromConfig(self.clock, self.config) if pooled
@@ -120,7 +130,7 @@ class InMemoryRelay:
         """
         for _ in range(100):
             moved = False
-            for stub in (self.client, self.upstreamStub):
+            for stub in (self.client, *self.stubs):
                 # StubTreq.flush does not say whether anything moved; its
                 # iosim pumps do.
                 for connection in list(stub._agent._pumps):
@@ -251,3 +261,29 @@ class RecordingHTTP:
     def get(self, url: str, **kwargs: Any) -> Deferred[Any]:
         self.calls.append(("GET", url, kwargs))
         return self._http.get(url, **kwargs)
+
+
+class UpstreamsByURL:
+    """
+    The relay's HTTP client in memory for several scripted upstreams: each
+    request goes to the StubTreq of the upstream whose base URL begins its
+    URL.
+    """
+
+    def __init__(self, upstreams: dict[str, ScriptedUpstream]) -> None:
+        self.stubs = {url.rstrip("/") + "/": StubTreq(upstream.resource)
+                      for url, upstream in upstreams.items()}
+
+    def _stub(self, url: str) -> Any:
+        for base, stub in self.stubs.items():
+            if url.startswith(base):
+                return stub
+        raise AssertionError("no scripted upstream serves " + url)
+
+    def post(self, url: str, **kwargs: Any) -> Deferred[Any]:
+        posting: Deferred[Any] = self._stub(url).post(url, **kwargs)
+        return posting
+
+    def get(self, url: str, **kwargs: Any) -> Deferred[Any]:
+        getting: Deferred[Any] = self._stub(url).get(url, **kwargs)
+        return getting

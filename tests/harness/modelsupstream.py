@@ -1,6 +1,8 @@
 """
 Upstreams scripted for C{GET /v1/models} (llama.cpp's list among them) and
-a relay service on loopback in front of them, with what it logs.
+a relay in front of them, with what it logs: a relay service on loopback
+(L{ModelsCase}), or the relay in memory on one L{MemoryReactorClock}
+(L{ModelsMemoryCase}), for the timeouts.
 """
 
 import json
@@ -11,7 +13,7 @@ from twisted.internet import reactor
 from twisted.internet import task
 from twisted.internet.defer import Deferred
 from twisted.logger import formatEvent, globalLogPublisher
-from twisted.trial.unittest import TestCase
+from twisted.trial.unittest import SynchronousTestCase, TestCase
 from twisted.web.server import Request
 
 from codex_relay import RelayConfig, TranslationSettings
@@ -19,6 +21,7 @@ from codex_relay._providers.profiles import PROFILES
 from codex_relay._providers.config_file import parseRoutingTable
 from tests.harness import oracle
 from tests.harness.chunks import chunk, finish, text, usage
+from tests.harness.memory import InMemoryRelay, LogCapture
 from tests.harness.sockets import serveUpstream, webClient, serveRelay
 from tests.harness.upstream import DEFAULT_MODELS, Hang, JSONReply, Reply, ScriptedUpstream, Stream
 
@@ -111,18 +114,7 @@ class ModelsCase(TestCase):
         """
         urls = {name: await serveUpstream(self, upstream)
                 for name, upstream in upstreams.items()}
-        if len(urls) == 1:
-            [url] = urls.values()
-            config = RelayConfig(upstream=url, headersTimeout=headersTimeout,
-                                 translation=TranslationSettings(secret=b"m"))
-        else:
-            lines = ['default_upstream = "{}"'.format(next(iter(urls)))]
-            for name, url in urls.items():
-                lines += ["[upstreams.{}]".format(name), 'base_url = "{}"'.format(url), extra]
-            config = RelayConfig(
-                routes=parseRoutingTable("\n".join(lines), {}),
-                headersTimeout=headersTimeout, translation=TranslationSettings(secret=b"m"))
-        await self.serve(config, learnProfiles)
+        await self.serve(RelayConfig(**configFor(urls, headersTimeout, extra)), learnProfiles)
 
     async def ask(self) -> dict:
         response = await self.web.post(
@@ -130,6 +122,65 @@ class ModelsCase(TestCase):
             data=json.dumps({"model": "model-a", "input": "2+2?", "stream": True}).encode())
         self.assertEqual(response.code, 200)
         return oracle.checkStream(await treq.content(response))[-1]["response"]
+
+
+def configFor(urls: dict[str, str], headersTimeout: float, extra: str) -> dict[str, Any]:
+    """
+    The relay's settings for the upstreams at C{urls}, by name: with one,
+    from the options; with several, from a routing file (the first is the
+    default; C{extra} is added to each upstream's table).
+    """
+    settings: dict[str, Any] = {"headersTimeout": headersTimeout,
+                                "translation": TranslationSettings(secret=b"m")}
+    if len(urls) == 1:
+        [settings["upstream"]] = urls.values()
+        return settings
+    lines = ['default_upstream = "{}"'.format(next(iter(urls)))]
+    for name, url in urls.items():
+        lines += ["[upstreams.{}]".format(name), 'base_url = "{}"'.format(url), extra]
+    settings["routes"] = parseRoutingTable("\n".join(lines), {})
+    return settings
+
+
+class ModelsMemoryCase(SynchronousTestCase):
+    """
+    The relay in memory in front of scripted upstreams, each on a base URL
+    of its own, all timed by one L{MemoryReactorClock}; and what it logs.
+    """
+
+    def setUp(self) -> None:
+        self.log = LogCapture(self)
+
+    def relay(self, upstreams: dict[str, ScriptedUpstream], headersTimeout: float = 30.0,
+              extra: str = "") -> InMemoryRelay:
+        """
+        Serve C{upstreams} and a relay in front of them, configured as
+        L{ModelsCase.relay} does.
+        """
+        urls = {name: "http://{}.test/v1".format(name) for name in upstreams}
+        self.memory = InMemoryRelay(
+            upstreams={urls[name]: upstream for name, upstream in upstreams.items()},
+            **configFor(urls, headersTimeout, extra))
+        return self.memory
+
+    def models(self) -> Deferred[Any]:
+        """
+        Ask the relay for C{GET /v1/models}; the response may be pending.
+        """
+        return self.memory.request("GET", "/v1/models")
+
+    def answer(self, response: Any) -> tuple[int, Any]:
+        """
+        The status and the decoded body of a C{GET /v1/models} response.
+        """
+        body = treq.content(response)
+        self.memory.pump()
+        return response.code, json.loads(self.successResultOf(body))
+
+    def logged(self, level: str) -> list[str]:
+        return [formatEvent(event) for event in self.log.events
+                if event.get("log_namespace") == "codex_relay._web.models"
+                and event["log_level"].name == level]
 
 
 def deferLater(seconds: float) -> Deferred:

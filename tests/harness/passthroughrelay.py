@@ -1,8 +1,9 @@
 """
 A relay with passthrough routes (C{api = "responses"}) on loopback: its
-routing file, a scripted upstream that also serves C{POST /v1/responses},
-the client's request, and a test case serving a relay in front of a
-Responses and a Chat upstream.
+routing file (its C{slow} upstream's idle timeout is driven on a clock by
+L{tests.web.test_passthrough_timeouts}), a scripted upstream that also
+serves C{POST /v1/responses}, the client's request, and a test case serving
+a relay in front of a Responses and a Chat upstream.
 """
 
 import json

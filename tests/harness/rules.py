@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from tests.harness import providers as pf
+from tests.harness.hoststreams import OPENROUTER_DETAILS
 from tests.harness.upstream import JSONReply, Reply
 
 
@@ -211,7 +211,7 @@ def xaiEffort(body: dict, rawBody: bytes) -> Reply | None:
 # back unchanged on the tool-call turn; the error is OpenRouter's wrapping
 # of Anthropic's.
 def openrouterDetails(body: dict, rawBody: bytes) -> Reply | None:
-    expected = json.dumps(pf.OPENROUTER_DETAILS)
+    expected = json.dumps(OPENROUTER_DETAILS)
     for i, message in toolCallAssistants(body):
         if json.dumps(message.get("reasoning_details")) != expected or \
                 expected.encode("utf-8") not in rawBody:

@@ -7,11 +7,10 @@ L{translateRequest}, so tool maps are the real ones.  L{TranslatorMixin}
 puts every event list through L{tests.harness.oracle.checkEvents}
 (PROTOCOL.md §5); the golden sequences here (PROTOCOL.md §2.5) are what the
 event types are compared with.  Item ids come from a counter (reset per
-translation) so that whole events can be compared exactly.
+translation) and the clock stands still, both handed to the translator, so
+that whole events can be compared exactly.
 """
 
-from codex_relay._core.stream import items as _items
-from codex_relay._core.stream import translator as _translate_stream
 from codex_relay._core.carrier import ReasoningCarrier
 from codex_relay._core.request.translate import translateRequest
 from codex_relay._core.settings import TranslationSettings
@@ -80,7 +79,8 @@ def streamRequest(**fields) -> dict:
 
 class CountingIds:
     """
-    A deterministic stand-in for L{codex_relay._core.stream.response.newId}.
+    Deterministic ids for a translator's C{ids}, in place of the shell's
+    L{codex_relay._web.ids.newId}.
     """
 
     def __init__(self) -> None:
@@ -95,6 +95,13 @@ class CountingIds:
 
 
 IDS = CountingIds()
+
+
+def stoppedClock() -> int:
+    """
+    A translator's C{clock}: always L{COMPLETED_AT}.
+    """
+    return COMPLETED_AT
 
 
 # -- golden sequences ---------------------------------------------------------
@@ -169,9 +176,6 @@ class TranslatorMixin:
     """
 
     def setUp(self) -> None:
-        self.patch(_items, "newId", IDS)
-        self.patch(_translate_stream, "newId", IDS)
-        self.patch(_translate_stream, "now", lambda: COMPLETED_AT)
         self._unchecked: list[list[dict]] = []
         self.addCleanup(self._checkRest)
 
@@ -193,7 +197,7 @@ class TranslatorMixin:
         IDS.reset()
         chat = translateRequest(request, settings)
         return StreamTranslator(request, chat, settings, responseId=RESPONSE_ID,
-                                createdAt=CREATED_AT)
+                                createdAt=CREATED_AT, ids=IDS, clock=stoppedClock)
 
     def translate(self, chunks: list[dict], done: bool = True, **kwargs) -> list[dict]:
         """

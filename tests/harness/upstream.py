@@ -29,33 +29,23 @@ C{disconnects} counts clients that went away before a streamed reply
 finished (seen through C{notifyFinish}), not the connections a L{Drop}
 cut itself; L{ScriptedUpstream.whenDisconnected} waits for the next one.
 
-Replies:
-
-  - L{Stream}: SSE chunks (dicts, raw bytes or L{Comment}), then
-    C{data: [DONE]} unless C{done=False}; C{interval} seconds apart (needs
-    C{reactor}); headers are flushed before the first chunk.
-  - L{JSONReply}: a plain JSON (or raw bytes) body with any status.
-  - L{Hang}: headers (unless C{headers=False}) and C{chunks}, then nothing.
-  - L{Drop}: like L{Stream}, then the connection is closed (or aborted
-    with C{abort=True}) without C{[DONE]}.
-
-A reply holds no per-request state, so one instance may be served many
-times.
+The replies (L{Stream}, L{JSONReply}, L{Hang}, L{Drop}) are in
+L{tests.harness.replies}; import them from here with the upstream.
 """
 
 import json
 from collections import deque
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from twisted.internet.defer import Deferred
-from twisted.internet.interfaces import IDelayedCall, IReactorTime
-from twisted.python.failure import Failure
+from twisted.internet.interfaces import IReactorTime
 from twisted.web.resource import Resource
-from twisted.web.server import NOT_DONE_YET, Request
+from twisted.web.server import Request
 
-from tests.harness.chunks import Comment, encode
+from tests.harness.chunks import Comment
+from tests.harness.replies import Drop, Hang, JSONReply, Reply, Stream, errorBody
 
 __all__ = [
     "Comment",
@@ -74,8 +64,6 @@ DEFAULT_MODELS: dict[str, Any] = {
     "data": [{"id": "model-a", "object": "model", "created": 0, "owned_by": "test"}],
 }
 
-Chunk = dict[str, Any] | bytes | Comment
-
 
 @dataclass
 class ReceivedRequest:
@@ -91,196 +79,6 @@ class ReceivedRequest:
     headers: dict[str, str]
     body: bytes
     json: Any
-
-
-class Reply:
-    """
-    Base class of the scripted replies.
-    """
-
-    def render(self, request: Request, upstream: "ScriptedUpstream") -> bytes | int:
-        raise NotImplementedError()
-
-
-def _errorBody(message: str, type: str, code: str | None = None) -> dict[str, Any]:
-    return {"error": {"message": message, "type": type, "param": None, "code": code}}
-
-
-def _setHeaders(
-    request: Request, defaults: dict[str, str], headers: dict[str, str]
-) -> None:
-    merged = {k.lower(): v for k, v in defaults.items()}
-    merged.update({k.lower(): v for k, v in headers.items()})
-    for name, value in merged.items():
-        request.setHeader(name.encode("latin-1"), value.encode("latin-1"))
-
-
-@dataclass
-class JSONReply(Reply):
-    """
-    A complete JSON answer: an error, or a non-streaming completion.
-    """
-
-    body: dict[str, Any] | list[Any] | bytes
-    status: int = 200
-    headers: dict[str, str] = field(default_factory=dict)
-
-    def render(self, request: Request, upstream: "ScriptedUpstream") -> bytes:
-        request.setResponseCode(self.status)
-        _setHeaders(request, {"content-type": "application/json"}, self.headers)
-        if isinstance(self.body, bytes):
-            return self.body
-        return json.dumps(self.body).encode("utf-8")
-
-
-@dataclass
-class Stream(Reply):
-    """
-    An SSE answer.  C{interval} seconds pass between chunks (and before
-    C{[DONE]}); the first chunk goes out with the headers.
-    """
-
-    chunks: Sequence[Chunk] = ()
-    done: bool = True
-    interval: float = 0.0
-    status: int = 200
-    headers: dict[str, str] = field(default_factory=dict)
-    lineEnd: str = "\n"
-
-    def blocks(self) -> list[bytes]:
-        blocks = [encode(c, self.lineEnd) for c in self.chunks]
-        if self.done:
-            end = self.lineEnd.encode("ascii")
-            blocks.append(b"data: [DONE]" + end + end)
-        return blocks
-
-    def end(self, request: Request, player: "_Player") -> None:
-        request.finish()
-
-    def render(self, request: Request, upstream: "ScriptedUpstream") -> int:
-        upstream._checkTiming(self)
-        request.setResponseCode(self.status)
-        _setHeaders(
-            request,
-            {"content-type": "text/event-stream", "cache-control": "no-cache"},
-            self.headers,
-        )
-        # Twisted sends the headers with the first write only (P10).
-        request.write(b"")
-        _Player(upstream, request, self.blocks(), self.interval, self.end).start()
-        return NOT_DONE_YET
-
-
-@dataclass
-class Drop(Stream):
-    """
-    Stream C{chunks}, then cut the connection without C{[DONE]} or the
-    final empty chunk, so the client sees a truncated body.
-
-    @ivar abort: C{abortConnection} (an RST on TCP) instead of
-        C{loseConnection}.  On real sockets an abort discards what is still
-        in the write buffer, so the chunks may never arrive; the default
-        close delivers them first.  In memory both deliver them.
-    """
-
-    done: bool = False
-    abort: bool = False
-
-    def end(self, request: Request, player: "_Player") -> None:
-        player.dropping = True
-        transport = request.channel.transport
-        if self.abort:
-            transport.abortConnection()
-        else:
-            transport.loseConnection()
-
-
-@dataclass
-class Hang(Reply):
-    """
-    Send the headers (unless C{headers} is false) and C{chunks}, then never
-    finish.  The client's departure is counted in C{disconnects}.
-    """
-
-    chunks: Sequence[Chunk] = ()
-    headers: bool = True
-    status: int = 200
-
-    def render(self, request: Request, upstream: "ScriptedUpstream") -> int:
-        if self.headers:
-            request.setResponseCode(self.status)
-            _setHeaders(request, {"content-type": "text/event-stream"}, {})
-            request.write(b"")
-            for chunk in self.chunks:
-                request.write(encode(chunk))
-        _Player(upstream, request, [], 0.0, None).start()
-        return NOT_DONE_YET
-
-
-class _Player:
-    """
-    Writes the blocks of one streamed reply, then ends it; stops when the
-    client goes away.
-    """
-
-    def __init__(
-        self,
-        upstream: "ScriptedUpstream",
-        request: Request,
-        blocks: list[bytes],
-        interval: float,
-        end: Callable[[Request, "_Player"], None] | None,
-    ) -> None:
-        self._upstream = upstream
-        self._request = request
-        self._blocks = blocks
-        self._interval = interval
-        self._end = end
-        self._next = 0
-        self._call: IDelayedCall | None = None
-        self.gone = False
-        self.dropping = False
-
-    def start(self) -> None:
-        self._upstream._open.add(self._request)
-        # Subscribe before anything can end the request (P2).
-        self._request.notifyFinish().addCallbacks(self._finished, self._lost)
-        self._step()
-
-    def _step(self) -> None:
-        self._call = None
-        while not self.gone and self._next < len(self._blocks):
-            if self._next and self._interval:
-                self._call = self._upstream.reactor.callLater(  # type: ignore[union-attr]
-                    self._interval, self._write
-                )
-                return
-            self._write(step=False)
-        if not self.gone:
-            self._finish()
-
-    def _write(self, step: bool = True) -> None:
-        self._request.write(self._blocks[self._next])
-        self._next += 1
-        if step:
-            self._step()
-
-    def _finish(self) -> None:
-        self._call = None
-        end, self._end = self._end, None
-        if end is not None and not self.gone:
-            end(self._request, self)
-
-    def _finished(self, _: object) -> None:
-        self._upstream._open.discard(self._request)
-
-    def _lost(self, reason: Failure) -> None:
-        self.gone = True
-        self._upstream._open.discard(self._request)
-        if self._call is not None and self._call.active():
-            self._call.cancel()
-        if not self.dropping:
-            self._upstream._clientLeft()
 
 
 class _UpstreamResource(Resource):
@@ -321,17 +119,17 @@ class ScriptedUpstream:
         self.resource = _UpstreamResource(self)
         self._replies: deque[Reply] = deque()
         self._waiters: list[Deferred[None]] = []
-        self._open: set[Request] = set()
+        self.inProgress: set[Request] = set()
 
     def queue(self, *replies: Reply) -> None:
         """
         Add replies for the next chat requests, used in order.
         """
         for reply in replies:
-            self._checkTiming(reply)
+            self.checkTiming(reply)
         self._replies.extend(replies)
 
-    def _checkTiming(self, reply: Reply) -> None:
+    def checkTiming(self, reply: Reply) -> None:
         if getattr(reply, "interval", 0) and self.reactor is None:
             raise ValueError(
                 f"{reply!r} has an interval: use ScriptedUpstream(reactor=...)"
@@ -357,12 +155,12 @@ class ScriptedUpstream:
         Abort the connections of replies still in progress (test cleanup on
         real sockets, e.g. after a L{Hang}).
         """
-        for request in list(self._open):
+        for request in list(self.inProgress):
             if request.channel is not None:
                 request.channel.transport.abortConnection()
-        self._open.clear()
+        self.inProgress.clear()
 
-    def _clientLeft(self) -> None:
+    def clientLeft(self) -> None:
         self.disconnects += 1
         waiters, self._waiters = self._waiters, []
         for d in waiters:
@@ -396,7 +194,7 @@ class ScriptedUpstream:
         if self._replies:
             return self._replies.popleft()
         return JSONReply(
-            _errorBody("ScriptedUpstream: no reply queued", "server_error"), status=500
+            errorBody("ScriptedUpstream: no reply queued", "server_error"), status=500
         )
 
     def _render(self, request: Request) -> bytes | int:
@@ -407,14 +205,14 @@ class ScriptedUpstream:
         }
         if received.path not in routes:
             reply: Reply = JSONReply(
-                _errorBody(
+                errorBody(
                     f"no route {received.path}", "invalid_request_error", "not_found"
                 ),
                 status=404,
             )
         elif received.method != routes[received.path]:
             reply = JSONReply(
-                _errorBody(f"{received.method} not allowed", "invalid_request_error"),
+                errorBody(f"{received.method} not allowed", "invalid_request_error"),
                 status=405,
             )
         elif received.method == "GET":

@@ -16,6 +16,7 @@ from codex_relay._core.stream.translator import StreamTranslator
 from tests.harness import oracle
 from tests.harness.captures import SECRET, SETTINGS, TranslatedFixture
 from tests.harness.chunks import chunk, finish, reasoning, text, toolCall, usage
+from tests.harness.stream import CountingIds, stoppedClock
 
 
 class _AnswerTests(TranslatedFixture):
@@ -48,7 +49,8 @@ class _AnswerTests(TranslatedFixture):
         return chunks
 
     def answerEvents(self) -> tuple[StreamTranslator, list[dict]]:
-        translator = StreamTranslator(self.request, self.chat, SETTINGS)
+        translator = StreamTranslator(self.request, self.chat, SETTINGS, ids=CountingIds(),
+                                      clock=stoppedClock)
         events = translator.start()
         for upstreamChunk in self.answerChunks():
             events += translator.feedChunk(upstreamChunk)

@@ -29,6 +29,7 @@ from codex_relay._providers.routes import Route
 from tests.harness import oracle
 from tests.harness.captures import REASONING_TEXT, SECRET, SETTINGS, loadFixture
 from tests.harness.chunks import chunk, finish, text, usage
+from tests.harness.stream import CountingIds, stoppedClock
 from tests.harness.rules import MISTRAL_RULES, deepseekThinking, firstOf, groqNoReasoning, kimiControls, kimiThinking, ollamaToolChoice, qwenThinking
 
 UPSTREAM_URL = "http://upstream.example/v1"
@@ -187,7 +188,8 @@ class _ProfileTests:
         """
         route = routeFor(profileName, self.request["model"])
         chat, healer, settings = adapted(self.request, route)
-        translator = StreamTranslator(self.request, chat, settings, contentFilter=healer)
+        translator = StreamTranslator(self.request, chat, settings, contentFilter=healer,
+                                      ids=CountingIds(), clock=stoppedClock)
         answer = "<think>Plan.</think>" + DSML_ANSWER
         middle = answer.index("DSML") + 2
         events = translator.start()

@@ -3,7 +3,7 @@ GLM's C{thinking} parameter through the real relay: on by default, and off
 for a route that switches the healer off.
 """
 
-from tests.harness import providers as pf
+from tests.harness.vendorstreams import GLM
 from tests.harness.relaycase import RelayCase, raw, request
 
 
@@ -29,7 +29,7 @@ class HealerTests(RelayCase):
         """
         The glm profile asks for thinking; the stream's reasoning arrives.
         """
-        relay = await self.relay(lambda body, received: raw(pf.GLM), "glm")
+        relay = await self.relay(lambda body, received: raw(GLM), "glm")
         _, response = await relay.stream(request("glm-4.6"))
         self.assertEqual(response["output"][0]["type"], "reasoning")
         [sent] = relay.chat
@@ -40,7 +40,7 @@ class HealerTests(RelayCase):
         A route with C{heal = {glm_thinking = false}} sends no C{thinking};
         other models of the same upstream still do.
         """
-        relay = await self.relay(lambda body, received: raw(pf.GLM), None, routes=GLM_ROUTES)
+        relay = await self.relay(lambda body, received: raw(GLM), None, routes=GLM_ROUTES)
         for model in ("glm-4.5-air", "glm-4.6"):
             _, response = await relay.stream(request(model))
             self.assertEqual(response["status"], "completed")

@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from tests.harness import providers as pf
+from tests.harness.providercases import ERRORS, EXTRA, FIXTURES
 from tests.harness.providers import ErrorFixture, Fixture
 from tests.harness.relaycase import Relay, RelayCase, raw, request
 
@@ -93,7 +93,7 @@ def _generate() -> None:
         test.__doc__ = doc
         return test
 
-    for fixture in [*pf.FIXTURES.values(), *pf.EXTRA.values()]:
+    for fixture in [*FIXTURES.values(), *EXTRA.values()]:
         key = _key(fixture.name)
         test = make("checkItems", fixture, "{} ({}): items, text, calls in order.".format(
             fixture.name, fixture.source))
@@ -102,7 +102,7 @@ def _generate() -> None:
         test = make("checkUsage", fixture, "{}: usage {}.".format(fixture.name, fixture.usage))
         test.__name__ = "test_usage_" + key
         setattr(FixtureReplayTests, test.__name__, test)
-    for error in pf.ERRORS.values():
+    for error in ERRORS.values():
         test = make("checkError", error, "{} mid-stream error ({}) ends in {}.".format(
             error.name, error.source, error.code))
         test.__name__ = "test_error_" + _key(error.name)

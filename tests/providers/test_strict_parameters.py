@@ -11,7 +11,8 @@ cause at least one (so each fake is known to bite).
 from collections.abc import Callable
 
 from codex_relay import TranslationSettings
-from tests.harness import providers as pf
+from tests.harness.hoststreams import OLLAMA
+from tests.harness.vendorstreams import KIMI, MISTRAL, QWEN, XAI
 from tests.harness.chunks import WEATHER_TOOL
 from tests.harness.relaycase import SECRET, StrictCase, answer, raw, request
 from tests.harness.rules import MISTRAL_RULES, StrictFake, firstOf, kimiControls, kimiThinking, mistralIds, mistralParameters, ollamaToolChoice, qwenThinking, xaiEffort
@@ -42,7 +43,7 @@ class StrictParameterTests(StrictCase):
                        tool_choice="required")
 
         def fake(rules: Callable[[dict, bytes], Reply | None]) -> StrictFake:
-            return StrictFake(rules, lambda b: raw(pf.MISTRAL))
+            return StrictFake(rules, lambda b: raw(MISTRAL))
         mistral = fake(MISTRAL_RULES)
         relay = await self.relay(mistral, "mistral", settings=settings)
         _, response = await relay.stream(body)
@@ -116,7 +117,7 @@ class StrictParameterTests(StrictCase):
         ]
 
         def fake() -> StrictFake:
-            return StrictFake(firstOf(kimiControls, kimiThinking), lambda b: raw(pf.KIMI))
+            return StrictFake(firstOf(kimiControls, kimiThinking), lambda b: raw(KIMI))
         kimi = fake()
         relay = await self.relay(kimi, "kimi")
         for body in bodies:
@@ -153,7 +154,7 @@ class StrictParameterTests(StrictCase):
             "id": "chatcmpl-0b1c2d3e-4f5a-6b7c-8d9e-0f1a2b3c4d5e"}
 
         def reply(body: dict) -> Reply:
-            return raw(pf.QWEN) if body.get("stream") else JSONReply(completion)
+            return raw(QWEN) if body.get("stream") else JSONReply(completion)
 
         def fake() -> StrictFake:
             return StrictFake(qwenThinking, reply)
@@ -184,7 +185,7 @@ class StrictParameterTests(StrictCase):
         parameter reasoningEffort"); grok-3-mini still gets it.
         """
         def fake() -> StrictFake:
-            return StrictFake(xaiEffort, lambda b: raw(pf.XAI))
+            return StrictFake(xaiEffort, lambda b: raw(XAI))
         xai = fake()
         relay = await self.relay(xai, "xai")
         for model in ("grok-4", "grok-4.20-reasoning", "grok-3-mini"):
@@ -208,7 +209,7 @@ class StrictParameterTests(StrictCase):
         choices = ["auto", "required", {"type": "function", "name": "get_weather"}]
 
         def fake() -> StrictFake:
-            return StrictFake(ollamaToolChoice, lambda b: raw(pf.OLLAMA))
+            return StrictFake(ollamaToolChoice, lambda b: raw(OLLAMA))
         ollama = fake()
         relay = await self.relay(ollama, "ollama")
         for choice in choices:

@@ -12,7 +12,8 @@ import json
 from collections.abc import Callable
 
 from tests.harness import oracle
-from tests.harness import providers as pf
+from tests.harness.hoststreams import GROQ, OPENROUTER, OPENROUTER_DETAILS
+from tests.harness.vendorstreams import DEEPSEEK, DEEPSEEK_REASONING, KIMI, MISTRAL
 from tests.harness.chunks import WEATHER_TOOL
 from tests.harness.relaycase import INCLUDE, QUESTION, Relay, StrictCase, afterTool, answer, raw, toolOutputs
 from tests.harness.rules import MISTRAL_RULES, StrictFake, deepseekReasoner, deepseekThinking, firstOf, groqNoReasoning, kimiControls, kimiThinking, mistralMessages, openrouterDetails
@@ -70,7 +71,7 @@ class StrictReasoningTests(StrictCase):
         C{reasoning_format: parsed} is asked for.
         """
         def fake() -> StrictFake:
-            return StrictFake(groqNoReasoning, afterTool(lambda: raw(pf.GROQ)))
+            return StrictFake(groqNoReasoning, afterTool(lambda: raw(GROQ)))
         groq = fake()
         relay = await self.relay(groq, "groq")
         _, second = await self.twoTurns(relay, "qwen/qwen3-32b")
@@ -97,7 +98,7 @@ class StrictReasoningTests(StrictCase):
         call id is kept.
         """
         def fake(rules: Callable[[dict, bytes], Reply | None]) -> StrictFake:
-            return StrictFake(rules, afterTool(lambda: raw(pf.MISTRAL)))
+            return StrictFake(rules, afterTool(lambda: raw(MISTRAL)))
         mistral = fake(MISTRAL_RULES)
         relay = await self.relay(mistral, "mistral")
         _, second = await self.twoTurns(relay, "magistral-medium-latest")
@@ -125,13 +126,13 @@ class StrictReasoningTests(StrictCase):
         into C{encrypted_content}, comes back as C{reasoning_content} on the
         assistant message with the tool call, exactly.
         """
-        deepseek = StrictFake(deepseekThinking, afterTool(lambda: raw(pf.DEEPSEEK)))
+        deepseek = StrictFake(deepseekThinking, afterTool(lambda: raw(DEEPSEEK)))
         relay = await self.relay(deepseek, "deepseek")
         _, second = await self.twoTurns(relay, "deepseek-v4-flash")
         self.assertEqual(second["status"], "completed")
         await self.assertClean(deepseek, relay, 2)
         [(_, message)] = toolCallAssistants(relay.chat[1])
-        self.assertEqual(message["reasoning_content"], pf.DEEPSEEK_REASONING)
+        self.assertEqual(message["reasoning_content"], DEEPSEEK_REASONING)
         self.assertEqual(message["content"], "Checking the forecast.")
         self.assertEqual(message["tool_calls"][0]["id"], "call_00_Kq2mWx7LrT9vB3nYd5JpHs1c")
 
@@ -174,7 +175,7 @@ class StrictReasoningTests(StrictCase):
         the reasoning_content").
         """
         def fake() -> StrictFake:
-            return StrictFake(deepseekReasoner, afterTool(lambda: raw(pf.DEEPSEEK)))
+            return StrictFake(deepseekReasoner, afterTool(lambda: raw(DEEPSEEK)))
         reasoner = fake()
         relay = await self.relay(reasoner, "deepseek")
         _, second = await self.twoTurns(relay, "deepseek-reasoner")
@@ -197,7 +198,7 @@ class StrictReasoningTests(StrictCase):
         Kimi's own id.
         """
         kimi = StrictFake(firstOf(kimiThinking, kimiControls),
-                          afterTool(lambda: raw(pf.KIMI)))
+                          afterTool(lambda: raw(KIMI)))
         relay = await self.relay(kimi, "kimi")
         _, second = await self.twoTurns(relay, "kimi-k2.6")
         self.assertEqual(second["status"], "completed")
@@ -223,7 +224,7 @@ class StrictReasoningTests(StrictCase):
         back byte for byte on the tool-call message of turn two.
         """
         def fake() -> StrictFake:
-            return StrictFake(openrouterDetails, afterTool(lambda: raw(pf.OPENROUTER)))
+            return StrictFake(openrouterDetails, afterTool(lambda: raw(OPENROUTER)))
         openrouter = fake()
         relay = await self.relay(openrouter, "openrouter")
         _, second = await self.twoTurns(relay, "anthropic/claude-sonnet-4.5")
@@ -231,8 +232,8 @@ class StrictReasoningTests(StrictCase):
         await self.assertClean(openrouter, relay, 2)
         [(_, message)] = toolCallAssistants(relay.chat[1])
         self.assertEqual(json.dumps(message["reasoning_details"]),
-                         json.dumps(pf.OPENROUTER_DETAILS))
-        self.assertIn(json.dumps(pf.OPENROUTER_DETAILS).encode("utf-8"), relay.chatRaw[1])
+                         json.dumps(OPENROUTER_DETAILS))
+        self.assertIn(json.dumps(OPENROUTER_DETAILS).encode("utf-8"), relay.chatRaw[1])
         self.assertNotIn("reasoning_content", message)
 
         control = fake()

@@ -7,9 +7,8 @@ rendered aligned with next steps, and the exit status.
 from twisted.trial.unittest import SynchronousTestCase
 
 from codex_relay._tools.doctor.probes import FAIL, INFO, OK, WARN
-from codex_relay._tools.doctor.checks import (
-    Answer,
-    Check,
+from codex_relay._tools.doctor.checks import Answer, Check
+from codex_relay._tools.doctor.report import (
     UpstreamReport,
     chatReport,
     exitStatus,

@@ -22,6 +22,7 @@ from codex_relay._web.body import TranslatingBody
 from codex_relay._core.errors import UpstreamTooLarge
 from codex_relay._core.stream.passthrough import PassthroughStream
 from codex_relay._web.body import RelayedBody
+from codex_relay._web.ids import newId, now
 from codex_relay._core.request.translate import translateRequest
 from codex_relay._core.sse import MAX_EVENT_BYTES, SSEEvent, SSETooLarge
 from codex_relay._core.stream.translator import StreamTranslator
@@ -30,7 +31,8 @@ from tests.harness.eventsize import ENDLESS, READ, REQUEST, SETTINGS
 
 
 def translator(request: dict = REQUEST) -> StreamTranslator:
-    return StreamTranslator(request, translateRequest(request, SETTINGS), SETTINGS)
+    return StreamTranslator(request, translateRequest(request, SETTINGS), SETTINGS,
+                            ids=newId, clock=now)
 
 
 class Emitted:
@@ -191,7 +193,7 @@ class RelayedBodyTests(BodyTestMixin, SynchronousTestCase):
         events before it went through.
         """
         forwarded: list[bytes] = []
-        stream = PassthroughStream(REQUEST)
+        stream = PassthroughStream(REQUEST, ids=newId, clock=now)
         body = self.connect(RelayedBody(stream, forwarded.append, Clock(), 10))
         created = b'data: {"type": "response.created", "response": {"id": "resp_1"}}\n\n'
         body.dataReceived(created + b"data: ")
@@ -211,7 +213,7 @@ class RelayedBodyTests(BodyTestMixin, SynchronousTestCase):
         """
         A limit given to the body replaces the stream's.
         """
-        stream = PassthroughStream(REQUEST)
+        stream = PassthroughStream(REQUEST, ids=newId, clock=now)
         body = self.connect(RelayedBody(stream, [].append, Clock(), 10, maxEventBytes=100))
         self.assertEqual(stream.maxEventBytes, 100)
         body.dataReceived(b"data: " + b"x" * 101)

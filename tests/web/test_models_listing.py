@@ -1,13 +1,12 @@
 """
-C{GET /v1/models} on real sockets: every request ends, with each upstream
-bounded by its own timeout; a list that no upstream gave is an error, never
-an empty list; an upstream's C{Retry-After} and an oversize list are
-handled.
+C{GET /v1/models} on real sockets: a client that leaves gives the upstream
+requests up; an upstream's C{Retry-After} is kept, and an oversize list,
+one that is not JSON or one without a C{data} array is handled.  The
+timeouts are in L{tests.web.test_models_timeouts}, on a clock.
 """
 
 import json
 
-from twisted.internet import reactor
 from twisted.web.client import ResponseNeverReceived
 
 from codex_relay._web.body import MAX_WHOLE_BODY
@@ -30,69 +29,7 @@ class ModelsTests(ModelsCase):
 
     timeout = 30
 
-    # Timeouts.
-
-    async def test_allHang(self) -> None:
-        """
-        When every upstream hangs, the answer is a 504 once the headers
-        timeout has passed, and the upstream requests are given up.
-        """
-        slow, slower = hanging(), hanging(headers=True)
-        gone = [slow.whenDisconnected(), slower.whenDisconnected()]
-        await self.relay({"slow": slow, "slower": slower}, headersTimeout=0.5)
-        started = reactor.seconds()
-        code, body, _ = await self.models()
-        elapsed = reactor.seconds() - started
-        self.assertEqual(code, 504, body)
-        self.assertEqual((body["error"]["type"], body["error"]["code"]),
-                         ("server_error", "upstream_timeout"))
-        message = body["error"]["message"]
-        self.assertIn("slow: The upstream sent no model list within 0.5 seconds", message)
-        self.assertIn("slower: The upstream sent no model list", message)
-        self.assertTrue(0.45 <= elapsed < 5, elapsed)
-        for disconnected in gone:
-            await disconnected
-
-    async def test_oneUpstreamHangs(self) -> None:
-        """
-        With a single upstream, its hang is a 504 within the timeout.
-        """
-        await self.relay({"only": hanging()}, headersTimeout=0.5)
-        started = reactor.seconds()
-        code, body, _ = await self.models()
-        self.assertEqual((code, body["error"]["code"]), (504, "upstream_timeout"))
-        self.assertLess(reactor.seconds() - started, 5)
-
-    async def test_partial(self) -> None:
-        """
-        One upstream hanging past its own C{headers_timeout} is left out,
-        with a warning naming it; the others' models are listed.
-        """
-        await self.relay({"fast": answering(modelList("a-1", "a-2")), "slow": hanging()},
-                         extra="headers_timeout = 0.5")
-        started = reactor.seconds()
-        code, body, _ = await self.models()
-        self.assertEqual(code, 200, body)
-        self.assertLess(reactor.seconds() - started, 5)  # not the relay's 30 s
-        self.assertEqual([(m["id"], m["owned_by"]) for m in body["data"]],
-                         [("a-1", "fast"), ("a-2", "fast")])
-        [warning] = self.logged("warn")
-        self.assertIn("'slow' left out", warning)
-        self.assertIn("no model list within 0.5 seconds", warning)
-
-    async def test_mixedFailures(self) -> None:
-        """
-        No upstream answering, for different reasons, is a 502 that says
-        what became of each, not an empty list.
-        """
-        await self.relay({"locked": ModelsUpstream(JSONReply(
-            {"error": {"message": "bad key", "type": "invalid_request_error"}}, status=401)),
-            "slow": hanging()}, extra="headers_timeout = 0.5")
-        code, body, _ = await self.models()
-        self.assertEqual(code, 502, body)
-        self.assertEqual(body["error"]["code"], "upstream_error")
-        self.assertIn("locked: bad key", body["error"]["message"])
-        self.assertIn("slow: The upstream sent no model list", body["error"]["message"])
+    # A client that leaves.
 
     async def test_clientGone(self) -> None:
         """

@@ -18,6 +18,7 @@ from codex_relay._web.body import UpstreamIdle
 from codex_relay._core.stream import passthrough as _passthrough
 from codex_relay._core.stream.passthrough import PassthroughStream, forwardedBody
 from codex_relay._web.body import RelayedBody
+from codex_relay._web.ids import newId, now
 from codex_relay._core.sse import MAX_EVENT_BYTES, SSEEvent, SSETooLarge, encodeEvent
 from tests.harness import oracle
 from tests.harness.chunks import CountingText
@@ -49,7 +50,7 @@ class PassthroughStreamTests(SynchronousTestCase):
         for end in (b"\n", b"\r\n", b"\r"):
             raw = b"".join(b"event: " + e["type"].encode() + end + b"data: "
                            + json.dumps(e).encode() + end + end for e in events)
-            stream = PassthroughStream(CLIENT_REQUEST)
+            stream = PassthroughStream(CLIENT_REQUEST, ids=newId, clock=now)
             out = b""
             for i in range(len(raw)):
                 self.assertFalse(stream.finished)
@@ -67,20 +68,20 @@ class PassthroughStreamTests(SynchronousTestCase):
         A last event without its blank line is completed at a clean end; a
         fragment is dropped.
         """
-        stream = PassthroughStream(CLIENT_REQUEST)
+        stream = PassthroughStream(CLIENT_REQUEST, ids=newId, clock=now)
         last = frame(upstreamEvents()[-1])
         self.assertEqual(stream.feed(last[:-2]), b"")
         self.assertEqual(stream.close(), last)
         self.assertTrue(stream.finished)
 
-        stream = PassthroughStream(CLIENT_REQUEST)
+        stream = PassthroughStream(CLIENT_REQUEST, ids=newId, clock=now)
         first = frame(upstreamEvents()[0])
         self.assertEqual(self.feedAll(stream, [first, b'data: {"type": "resp']), first)
         self.assertEqual(stream.close(), b"")
         self.assertFalse(stream.finished)
 
     def test_failAfterSequence(self) -> None:
-        stream = PassthroughStream(CLIENT_REQUEST)
+        stream = PassthroughStream(CLIENT_REQUEST, ids=newId, clock=now)
         events = upstreamEvents()
         self.feedAll(stream, frames(events[:2]) + [b"event: response.out"])
         [failed] = stream.fail("server_error", "gone")
@@ -124,7 +125,7 @@ class PassthroughStreamTests(SynchronousTestCase):
             "message, between parts": upstreamEvents()[2:8],
         }
         for name, middle in cases.items():
-            stream = PassthroughStream(CLIENT_REQUEST)
+            stream = PassthroughStream(CLIENT_REQUEST, ids=newId, clock=now)
             events = upstreamEvents()[:2] + middle
             events = [dict(e, sequence_number=i) for i, e in enumerate(events)]
             self.feedAll(stream, frames(events))
@@ -140,7 +141,7 @@ class PassthroughStreamTests(SynchronousTestCase):
         An upstream without sequence numbers: the next is the count of
         events.
         """
-        stream = PassthroughStream(CLIENT_REQUEST)
+        stream = PassthroughStream(CLIENT_REQUEST, ids=newId, clock=now)
         events = [{k: v for k, v in e.items() if k != "sequence_number"}
                   for e in upstreamEvents()[:4]]
         self.feedAll(stream, frames(events) + [b"data: [DONE]\n\n"])
@@ -150,7 +151,8 @@ class PassthroughStreamTests(SynchronousTestCase):
         self.assertEqual(failed["response"]["error"]["code"], "context_length_exceeded")
 
     def test_failCodes(self) -> None:
-        [failed] = PassthroughStream(CLIENT_REQUEST).fail("upstream_timeout", "slow")
+        [failed] = PassthroughStream(CLIENT_REQUEST, ids=newId, clock=now).fail(
+            "upstream_timeout", "slow")
         self.assertEqual(failed["response"]["error"]["code"], "server_error")
 
 
@@ -163,8 +165,8 @@ class RelayedBodyTests(SynchronousTestCase):
     def setUp(self) -> None:
         self.clock = Clock()
         self.forwarded: list[bytes] = []
-        self.body = RelayedBody(PassthroughStream(CLIENT_REQUEST), self.forwarded.append,
-                                self.clock, 10)
+        self.body = RelayedBody(PassthroughStream(CLIENT_REQUEST, ids=newId, clock=now),
+                                self.forwarded.append, self.clock, 10)
         self.transport = StringTransport()
         self.body.makeConnection(self.transport)
 
@@ -219,14 +221,15 @@ class PassthroughBoundsTests(SynchronousTestCase):
         for it pass the limit, in small reads or in one; what was held is
         let go.
         """
-        stream = PassthroughStream(CLIENT_REQUEST, maxEventBytes=1000)
+        stream = PassthroughStream(CLIENT_REQUEST, ids=newId, clock=now, maxEventBytes=1000)
         first = frame(upstreamEvents()[0])
         self.assertEqual(stream.feed(first + b"data: "), first)
         with self.assertRaises(SSETooLarge):
             for _ in range(100):
                 stream.feed(b"x" * 100)
         self.assertEqual(stream.close(), b"")
-        self.assertRaises(SSETooLarge, PassthroughStream(CLIENT_REQUEST, 1000).feed,
+        self.assertRaises(SSETooLarge,
+                          PassthroughStream(CLIENT_REQUEST, 1000, ids=newId, clock=now).feed,
                           first + b"data: " + b"x" * 1000)
 
     def test_wholeEventTooLarge(self) -> None:
@@ -234,14 +237,14 @@ class PassthroughBoundsTests(SynchronousTestCase):
         A complete event past the limit raises too, even when one read
         brings it whole.
         """
-        stream = PassthroughStream(CLIENT_REQUEST, maxEventBytes=100)
+        stream = PassthroughStream(CLIENT_REQUEST, ids=newId, clock=now, maxEventBytes=100)
         self.assertRaises(SSETooLarge, stream.feed, b"data: " + b"x" * 200 + b"\n\n")
 
     def test_manyEvents(self) -> None:
         """
         Only one event counts: a stream much longer than the limit passes.
         """
-        stream = PassthroughStream(CLIENT_REQUEST, maxEventBytes=16384)
+        stream = PassthroughStream(CLIENT_REQUEST, ids=newId, clock=now, maxEventBytes=16384)
         raw = b"".join(frames(upstreamEvents(tuple("word " for _ in range(1000)))))
         self.assertGreater(len(raw), 10 * 16384)
         out = b"".join(stream.feed(raw[i:i + 1000]) for i in range(0, len(raw), 1000))
@@ -249,13 +252,13 @@ class PassthroughBoundsTests(SynchronousTestCase):
         self.assertTrue(stream.finished)
 
     def test_limitDefault(self) -> None:
-        stream = PassthroughStream(CLIENT_REQUEST)
+        stream = PassthroughStream(CLIENT_REQUEST, ids=newId, clock=now)
         self.assertEqual(stream.maxEventBytes, MAX_EVENT_BYTES)
         stream.maxEventBytes = 10
         self.assertRaises(SSETooLarge, stream.feed, b"data: " + b"x" * 10)
 
     def test_nextSequence(self) -> None:
-        stream = PassthroughStream(CLIENT_REQUEST)
+        stream = PassthroughStream(CLIENT_REQUEST, ids=newId, clock=now)
         self.assertEqual(stream.nextSequence, 0)
         stream.feed(b"".join(frames(upstreamEvents()[:3])))
         self.assertEqual(stream.nextSequence, 3)
@@ -284,7 +287,7 @@ class PassthroughBoundsTests(SynchronousTestCase):
         for item, delta in [
                 (call, "response.function_call_arguments.delta"),
                 (upstreamEvents()[2]["item"], "response.output_text.delta")]:
-            stream = PassthroughStream(CLIENT_REQUEST)
+            stream = PassthroughStream(CLIENT_REQUEST, ids=newId, clock=now)
             events = self.opened(item)
             if item is not call:
                 events += [frame(upstreamEvents()[3])]
@@ -302,7 +305,7 @@ class PassthroughBoundsTests(SynchronousTestCase):
         Deltas forwarded unchanged, each half of a pair (the upstream's own
         doing): the relay's closing events carry the character whole.
         """
-        stream = PassthroughStream(CLIENT_REQUEST)
+        stream = PassthroughStream(CLIENT_REQUEST, ids=newId, clock=now)
         stream.feed(b"".join(self.opened(upstreamEvents()[2]["item"])
                              + [frame(upstreamEvents()[3])]))
         at = {"item_id": ITEM_ID, "output_index": 0, "content_index": 0, "logprobs": []}
@@ -319,7 +322,7 @@ class PassthroughBoundsTests(SynchronousTestCase):
         An event nested too deep to parse is passed on, and not watched,
         like any data that is not JSON.
         """
-        stream = PassthroughStream(CLIENT_REQUEST)
+        stream = PassthroughStream(CLIENT_REQUEST, ids=newId, clock=now)
         deep = b"data: " + b"[" * 100000 + b"]" * 100000 + b"\n\n"
         self.assertEqual(stream.feed(deep), deep)
         self.assertEqual(stream.nextSequence, 0)

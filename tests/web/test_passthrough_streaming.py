@@ -3,7 +3,8 @@ Passthrough streams end to end on loopback: a relay configured from TOML,
 a fake Responses upstream and plain treq as the client pass the upstream's
 events byte for byte, end a stream the upstream broke with
 C{response.failed}, cancel the upstream for a client that leaves, and
-pause it for a stalled raw client.
+pause it for a stalled raw client.  The idle timeout is in
+L{tests.web.test_passthrough_timeouts}, on a clock.
 """
 
 import json
@@ -80,21 +81,6 @@ class PassthroughStreamingTests(PassthroughCase):
         self.assertEqual(response.code, 200)
         self.assertEqual(body, raw)
 
-    async def test_terminalEndsTheStream(self) -> None:
-        """
-        After its terminal event the stream is over, even if the upstream
-        keeps its body open; the relay drops that connection after the idle
-        timeout.
-        """
-        upstream = frames(upstreamEvents())
-        disconnected = self.responses.whenDisconnected()
-        response, body = await self.exchange(dict(CLIENT_REQUEST, model="slow"),
-                                             Hang(upstream))
-        self.assertEqual(body, b"".join(upstream))
-        oracle.checkStream(body)
-        self.assertFalse(disconnected.called)
-        await disconnected.addTimeout(2, reactor)
-
     async def test_endsWithoutTerminal(self) -> None:
         """
         A stream that ends without a terminal event gets C{response.failed}:
@@ -158,30 +144,6 @@ class PassthroughStreamingTests(PassthroughCase):
         self.assertEqual(failed["response"]["error"]["code"], "rate_limit_exceeded")
         self.assertIn("Rate limit reached. Please try again in",
                       failed["response"]["error"]["message"])
-
-    async def test_idleMidStream(self) -> None:
-        """
-        An upstream silent past its idle timeout: C{response.failed}, and
-        the upstream connection is closed.
-        """
-        upstream = frames(upstreamEvents()[:2])
-        disconnected = self.responses.whenDisconnected()
-        response, body = await self.exchange(dict(CLIENT_REQUEST, model="slow"),
-                                             Hang(upstream))
-        self.assertTrue(body.startswith(b"".join(upstream)))
-        events = oracle.checkStream(body)
-        self.assertEqual(events[-1]["type"], "response.failed")
-        self.assertIn("sent nothing for 0.5 seconds",
-                      events[-1]["response"]["error"]["message"])
-        await disconnected
-
-    async def test_idleBeforeAnyEvent(self) -> None:
-        """
-        Silence before the first whole event is still an HTTP error.
-        """
-        response, body = await self.exchange(dict(CLIENT_REQUEST, model="slow"),
-                                             Hang([b"event: response.created\n"]))
-        self.assertEnvelope(response, body, 504, "upstream_timeout")
 
     async def test_emptyStream(self) -> None:
         """

@@ -16,6 +16,7 @@ from codex_relay._web.body import TranslatingBody, UpstreamIdle
 from codex_relay._core.request.translate import translateRequest
 from codex_relay._providers.config_file import parseRoutingTable
 from codex_relay._core.stream.translator import StreamTranslator
+from codex_relay._web.ids import newId, now
 from tests.harness.chunks import text
 from tests.harness.oracle import checkStream
 from tests.harness.upstream import Hang, Stream
@@ -130,7 +131,8 @@ class PausedIdleClockTests(SynchronousTestCase):
         self.clock = Clock()
         request = streamRequest()
         settings = TranslationSettings(secret=b"s")
-        translator = StreamTranslator(request, translateRequest(request, settings), settings)
+        translator = StreamTranslator(request, translateRequest(request, settings), settings,
+                                      ids=newId, clock=now)
         self.emitted: list[dict] = []
         self.body = TranslatingBody(translator, self.emitted.extend, self.clock, 10)
         self.transport = StringTransport()

@@ -9,94 +9,17 @@ import re
 
 from codex_relay._core.carrier import ReasoningCarrier
 from codex_relay._core.errors import invalidRequest
+from codex_relay._core.request.content import contentParts, joinedText, stringField, typeError
 from codex_relay._core.settings import NEUTRAL_REASONING, TranslationSettings
-from codex_relay._core.request.tools import ToolMap
+from codex_relay._core.request.toolmap import ToolMap
 
 _CALLS = ("function_call", "custom_tool_call", "local_shell_call")
 _OUTPUTS = ("function_call_output", "custom_tool_call_output", "local_shell_call_output")
-_DETAILS = ("low", "high", "auto")
-_TEXT_PARTS = ("input_text", "output_text", "text")
 _CARRIED_FIELDS = ("reasoning_content", "reasoning", "reasoning_details")
 # One think block at the start of assistant text, in either dialect.
 _LEADING_THINK = re.compile(
     r"\s*(?:<think>(.*?)</think>|\u25c1think\u25b7(.*?)\u25c1/think\u25b7)\s*", re.DOTALL)
 NO_OUTPUT = "(no output)"
-
-
-def _typeError(message: str, param: str) -> Exception:
-    return invalidRequest(message, param, "invalid_type")
-
-
-def _string(container: dict[str, Any], key: str, param: str) -> str:
-    value = container.get(key)
-    if not isinstance(value, str):
-        raise invalidRequest(
-            "'{}' must be a string.".format(key), "{}.{}".format(param, key),
-            "missing_required_parameter" if value is None else "invalid_type",
-        )
-    return value
-
-
-def _imagePart(part: dict[str, Any], param: str) -> dict[str, Any]:
-    url = part.get("image_url")
-    if not isinstance(url, str) or not url:
-        if part.get("file_id") is not None:
-            raise invalidRequest(
-                "input_image with a file_id is not supported by this relay (it keeps no "
-                "files); send image_url as a URL or data: URL.",
-                param + ".file_id", "unsupported_parameter",
-            )
-        raise invalidRequest(
-            "input_image needs an image_url.", param + ".image_url", "missing_required_parameter"
-        )
-    detail = part.get("detail")
-    # Codex sends "original", which Chat does not know.
-    return {"type": "image_url",
-            "image_url": {"url": url, "detail": detail if detail in _DETAILS else "auto"}}
-
-
-def _filePart(part: dict[str, Any], param: str, warnings: list[str]) -> dict[str, Any] | None:
-    fileData = part.get("file_data")
-    if not isinstance(fileData, str):
-        warnings.append("dropped input_file without file_data ({}): file_id and file_url "
-                        "need storage this relay does not have".format(param))
-        return None
-    chatFile = {"file_data": fileData}
-    if isinstance(part.get("filename"), str):
-        chatFile["filename"] = part["filename"]
-    return {"type": "file", "file": chatFile}
-
-
-def _contentParts(parts: list[Any], param: str, warnings: list[str]) -> list[dict[str, Any]]:
-    """
-    Translate Responses content parts to Chat parts, dropping what Chat
-    cannot carry.
-    """
-    chatParts = []
-    for index, part in enumerate(parts):
-        partParam = "{}[{}]".format(param, index)
-        if not isinstance(part, dict):
-            raise _typeError("Each content part must be an object.", partParam)
-        kind = part.get("type")
-        if kind in _TEXT_PARTS:
-            chatParts.append({"type": "text", "text": _string(part, "text", partParam)})
-        elif kind == "refusal":
-            chatParts.append({"type": "text", "text": _string(part, "refusal", partParam)})
-        elif kind == "input_image":
-            chatParts.append(_imagePart(part, partParam))
-        elif kind == "input_file":
-            filePart = _filePart(part, partParam, warnings)
-            if filePart is not None:
-                chatParts.append(filePart)
-        else:
-            warnings.append("dropped content part of type {!r} ({})".format(kind, partParam))
-    return chatParts
-
-
-def _joinedText(parts: list[Any], key: str, separator: str) -> str:
-    return separator.join(
-        part[key] for part in parts if isinstance(part, dict) and isinstance(part.get(key), str)
-    )
 
 
 def _reasoningFields(item: dict[str, Any], settings: TranslationSettings,
@@ -122,7 +45,7 @@ def _reasoningFields(item: dict[str, Any], settings: TranslationSettings,
     # A foreign or tampered blob: the visible text is all there is.
     for key, partKey in (("content", "text"), ("summary", "text")):
         parts = item.get(key)
-        text = _joinedText(parts, partKey, "\n\n") if isinstance(parts, list) else ""
+        text = joinedText(parts, partKey, "\n\n") if isinstance(parts, list) else ""
         if text:
             return {NEUTRAL_REASONING: text}
     return {}
@@ -212,13 +135,13 @@ class MessageBuilder:
         for index, item in enumerate(items[:end]):
             param = "{}[{}]".format(prefix, index)
             if not isinstance(item, dict):
-                raise _typeError("Each input item must be an object.", param)
+                raise typeError("Each input item must be an object.", param)
             kind = item.get("type")
             if kind is None:
                 # EasyInputMessage omits the type; a bare id is an item_reference.
                 kind = "message" if "role" in item or "id" not in item else "item_reference"
             if not isinstance(kind, str):
-                raise _typeError("Item type must be a string.", param + ".type")
+                raise typeError("Item type must be a string.", param + ".type")
             if kind == "message":
                 self._message(item, param)
             elif kind == "reasoning":
@@ -245,10 +168,10 @@ class MessageBuilder:
             )
         content = item.get("content")
         if not isinstance(content, (str, list)):
-            raise _typeError("Message content must be a string or a list.", param + ".content")
+            raise typeError("Message content must be a string or a list.", param + ".content")
         if role == "assistant":
             if isinstance(content, list):
-                parts = _contentParts(content, param + ".content", self._warnings)
+                parts = contentParts(content, param + ".content", self._warnings)
                 if any(part["type"] != "text" for part in parts):
                     self._warnings.append("dropped non-text parts of an assistant message "
                                           "({})".format(param))
@@ -256,7 +179,7 @@ class MessageBuilder:
             self._assistantText(content)
             return
         if isinstance(content, list):
-            content = _contentParts(content, param + ".content", self._warnings)
+            content = contentParts(content, param + ".content", self._warnings)
             if all(part["type"] == "text" for part in content):
                 content = "\n".join(part["text"] for part in content)
         self.addMessage(self._settings.developerRole if role == "developer" else role, content)
@@ -303,10 +226,10 @@ class MessageBuilder:
         else:
             namespace = item.get("namespace")
             if namespace is not None and not isinstance(namespace, str):
-                raise _typeError("'namespace' must be a string.", param + ".namespace")
-            name = self._toolMap.chatName(_string(item, "name", param), namespace)
+                raise typeError("'namespace' must be a string.", param + ".namespace")
+            name = self._toolMap.chatName(stringField(item, "name", param), namespace)
             if kind == "custom_tool_call":
-                arguments = json.dumps({"input": _string(item, "input", param)})
+                arguments = json.dumps({"input": stringField(item, "input", param)})
             else:
                 given = item.get("arguments")
                 if isinstance(given, dict):
@@ -314,7 +237,7 @@ class MessageBuilder:
                 elif isinstance(given, str):
                     arguments = given
                 else:
-                    arguments = _string(item, "arguments", param)
+                    arguments = stringField(item, "arguments", param)
         assistant = self._openAssistant(forText=False)
         calls = assistant.setdefault("tool_calls", [])
         if any(call["id"] == callId for call in calls):
@@ -326,10 +249,10 @@ class MessageBuilder:
     def _shellArguments(self, item: dict[str, Any], param: str) -> str:
         action = item.get("action")
         if not isinstance(action, dict):
-            raise _typeError("local_shell_call needs an action object.", param + ".action")
+            raise typeError("local_shell_call needs an action object.", param + ".action")
         command = action.get("command")
         if not isinstance(command, list) or not all(isinstance(c, str) for c in command):
-            raise _typeError("The command must be a list of strings.", param + ".action.command")
+            raise typeError("The command must be a list of strings.", param + ".action.command")
         arguments: dict[str, Any] = {"command": command}
         if action.get("working_directory") is not None:
             arguments["workdir"] = action["working_directory"]
@@ -346,7 +269,7 @@ class MessageBuilder:
         output = item.get("output")
         extra: list[dict[str, Any]] = []
         if isinstance(output, list):
-            parts = _contentParts(output, param + ".output", self._warnings)
+            parts = contentParts(output, param + ".output", self._warnings)
             text = "\n".join(part["text"] for part in parts if part["type"] == "text")
             extra = [part for part in parts if part["type"] != "text"]
             if extra and not text:
@@ -354,7 +277,7 @@ class MessageBuilder:
         elif isinstance(output, str):
             text = output
         else:
-            raise _typeError("A tool output must be a string or a list.", param + ".output")
+            raise typeError("A tool output must be a string or a list.", param + ".output")
         self._assistant = None
         message = {"role": "tool", "tool_call_id": callId, "content": text}
         self._messages.append(message)

@@ -2,7 +2,8 @@
 The output items a response streams, one class per item type.  Each open
 item turns upstream deltas into Responses events and, when closed, into its
 done events and final item.  Events are plain dicts without
-C{sequence_number}; the translator numbers them.  No Twisted here.
+C{sequence_number}; the translator numbers them, and gives each item its
+id.  No Twisted here.
 
 Text goes out whole: a surrogate pair split across two upstream fragments
 (C{"\\ud83d"} then C{"\\ude00"}) is joined by holding a trailing high
@@ -15,9 +16,8 @@ from typing import Any
 import json
 
 from codex_relay._core.stream.custom_input import InputStringDecoder, customInput
-from codex_relay._core.stream.response import newId
 from codex_relay._core.sse import SURROGATE, holdSurrogate, wholeText
-from codex_relay._core.request.tools import ToolRef
+from codex_relay._core.request.toolmap import ToolRef
 
 # What a high surrogate that never met its low half becomes.
 _REPLACEMENT = "\ufffd"
@@ -32,8 +32,8 @@ class MessageItem:
 
     kind = "message"
 
-    def __init__(self, outputIndex: int) -> None:
-        self.id = newId("msg_")
+    def __init__(self, outputIndex: int, itemId: str) -> None:
+        self.id = itemId
         self.outputIndex = outputIndex
         self._parts: list[dict[str, Any]] = []
         self._partType = ""
@@ -121,8 +121,8 @@ class ReasoningItem:
 
     kind = "reasoning"
 
-    def __init__(self, outputIndex: int, raw: bool) -> None:
-        self.id = newId("rs_")
+    def __init__(self, outputIndex: int, itemId: str, raw: bool) -> None:
+        self.id = itemId
         self.outputIndex = outputIndex
         self._raw = raw
         self._buffer: list[str] = []
@@ -212,13 +212,17 @@ class ToolCallItem:
 
     kind = "tool"
 
-    def __init__(self, outputIndex: int, callId: str, ref: ToolRef, chatName: str) -> None:
+    def __init__(self, outputIndex: int, itemId: str, callId: str, ref: ToolRef,
+                 chatName: str) -> None:
+        """
+        @param itemId: a C{ctc_} id for a custom tool's call, else C{fc_}.
+        """
         self.outputIndex = outputIndex
         self.callId = callId
         self.ref = ref
         self.chatName = chatName
         self._custom = ref.kind == "custom"
-        self.id = newId("ctc_" if self._custom else "fc_")
+        self.id = itemId
         self._arguments: list[str] = []
         self._decoder = InputStringDecoder() if self._custom else None
         self._streamed: list[str] = []

@@ -23,14 +23,17 @@ sends after its terminal event is drained, not forwarded (and an upstream
 that then keeps its body open loses the connection after the idle
 timeout).
 
-No Twisted here: L{codex_relay._web.body.RelayedBody} feeds it.
+No Twisted here, no clock and no randomness (a substitute response's id
+and time come from the C{ids} and C{clock} it is given):
+L{codex_relay._web.body.RelayedBody} feeds it.
 """
 
 import json
 from typing import Any, NoReturn
 
 from codex_relay._core.errors import classifyFailure, retryAfterSeconds, upstreamJSONObject
-from codex_relay._core.stream.response import newId, now, responseSkeleton
+from codex_relay._core.stream.open_item import OpenItem
+from codex_relay._core.stream.response import Clock, Ids, responseSkeleton
 from codex_relay._core.sse import MAX_EVENT_BYTES, SSEDecoder, SSEEvent, SSETooLarge
 
 TERMINAL = {
@@ -48,25 +51,6 @@ _STREAM_CODES = ("context_length_exceeded", "insufficient_quota", "rate_limit_ex
 # A blank line ends an event.  Line ends are CRLF, CR or LF, so any of these
 # marks one.
 _BLANK_LINE_ENDS = (b"\n\n", b"\n\r", b"\r\r")
-
-# The text sub-events of a part, by its type: the event prefix and the field.
-_PART_TEXT = {
-    "output_text": ("response.output_text", "text"),
-    "refusal": ("response.refusal", "refusal"),
-    "reasoning_text": ("response.reasoning_text", "text"),
-    "summary_text": ("response.reasoning_summary_text", "text"),
-}
-_TEXT_DELTAS = frozenset(prefix + ".delta" for prefix, _ in _PART_TEXT.values())
-_TEXT_DONES = frozenset(prefix + ".done" for prefix, _ in _PART_TEXT.values())
-# A call's streamed buffer: the item field and the event prefix.
-_BUFFERS = {
-    "function_call": ("arguments", "response.function_call_arguments"),
-    "custom_tool_call": ("input", "response.custom_tool_call_input"),
-}
-_BUFFER_DELTAS = frozenset(prefix + ".delta" for _, prefix in _BUFFERS.values())
-_BUFFER_DONES = frozenset(prefix + ".done" for _, prefix in _BUFFERS.values())
-# The item types whose status may say "incomplete".
-_STATUS_TYPES = ("message", "reasoning", "function_call", "custom_tool_call")
 
 
 def forwardedBody(body: dict[str, Any], upstreamModel: str) -> bytes:
@@ -113,10 +97,12 @@ class PassthroughStream:
         a whole body, the body.
     """
 
-    def __init__(self, request: dict[str, Any], maxEventBytes: int = MAX_EVENT_BYTES) -> None:
-        # The client's request: the skeleton of a substitute response when
-        # the upstream never sent one.
+    def __init__(self, request: dict[str, Any], maxEventBytes: int = MAX_EVENT_BYTES, *,
+                 ids: Ids, clock: Clock) -> None:
+        # The client's request, ids and clock: the skeleton of a substitute
+        # response when the upstream never sent one.
         self._request = request
+        self._ids, self._clock = ids, clock
         self.maxEventBytes = maxEventBytes
         self._held: list[bytes] = []
         self._heldSize = 0
@@ -126,7 +112,7 @@ class PassthroughStream:
         self._base: dict[str, Any] | None = None
         self._done: list[dict[str, Any]] = []
         self._error: dict[str, Any] | None = None
-        self._open: _OpenItem | None = None
+        self._open: OpenItem | None = None
         self.finished = False
         self.response: dict[str, Any] = {}
 
@@ -227,7 +213,7 @@ class PassthroughStream:
             elif kind in _LIFECYCLE and isinstance(response, dict):
                 self._base = response
             elif kind == "response.output_item.added" and isinstance(data.get("item"), dict):
-                self._open = _OpenItem(data.get("output_index"), data["item"])
+                self._open = OpenItem(data.get("output_index"), data["item"])
             elif kind == "response.output_item.done" and isinstance(data.get("item"), dict):
                 self._done.append(data["item"])
                 self._open = None
@@ -267,7 +253,7 @@ class PassthroughStream:
                     message, retryAfterSeconds(message))
         base = self._base
         if base is None:
-            base = responseSkeleton(self._request, newId("resp_"), now())
+            base = responseSkeleton(self._request, self._ids("resp_"), self._clock())
         response = dict(base, status="failed", output=list(self._done),
                         error={"code": _streamCode(code), "message": message},
                         incomplete_details=None)
@@ -302,93 +288,6 @@ class PassthroughStream:
                 isinstance(usage.get(key), int) for key in ("input_tokens", "output_tokens")):
             return usage
         return None
-
-
-class _OpenItem:
-    """
-    The output item the upstream opened and has not closed yet: what it
-    takes to close it.
-    """
-
-    def __init__(self, index: object, item: dict[str, Any]) -> None:
-        self.index = index
-        self.item = item
-        self.id = item.get("id")
-        self.parts: dict[str, list[dict[str, Any]]] = {"content": [], "summary": []}
-        # The open part: its kind ("content" or "summary"), index, added
-        # part, text so far, and whether its text's .done came.  Text in
-        # lists, joined once at close: += on an attribute copies every time.
-        self.part: tuple[str, object, dict[str, Any]] | None = None
-        self.text: list[str] = []
-        self.textDone = False
-        self.buffer: list[str] = []
-        self.bufferDone = False
-
-    def watch(self, kind: str, data: dict[str, Any]) -> None:
-        part = data.get("part")
-        if kind in ("response.content_part.added", "response.reasoning_summary_part.added"):
-            if isinstance(part, dict):
-                where = "content" if kind == "response.content_part.added" else "summary"
-                self.part = (where, data.get(where + "_index"), part)
-                self.text, self.textDone = [], False
-        elif kind in ("response.content_part.done", "response.reasoning_summary_part.done"):
-            if self.part is not None and isinstance(part, dict):
-                self.parts[self.part[0]].append(part)
-            self.part = None
-        elif kind in _TEXT_DELTAS:
-            if isinstance(data.get("delta"), str):
-                self.text.append(data["delta"])
-        elif kind in _TEXT_DONES:
-            self.textDone = True
-        elif kind in _BUFFER_DELTAS:
-            if isinstance(data.get("delta"), str):
-                self.buffer.append(data["delta"])
-        elif kind in _BUFFER_DONES:
-            self.bufferDone = True
-
-    def close(self) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-        """
-        The events that close the item as incomplete, and the item.
-        """
-        events: list[dict[str, Any]] = []
-        at = {"item_id": self.id, "output_index": self.index}
-        if self.part is not None:
-            where, index, part = self.part
-            prefix, field = _PART_TEXT.get(str(part.get("type")), ("", "text"))
-            key = where + "_index"
-            text = "".join(self.text)
-            if prefix and not self.textDone:
-                done = {"type": prefix + ".done", **at, key: index, field: text}
-                if part.get("type") == "output_text":
-                    done["logprobs"] = []
-                events.append(done)
-            part = dict(part, **{field: text}) if prefix else part
-            events.append({"type": "response.content_part.done" if where == "content"
-                           else "response.reasoning_summary_part.done",
-                           **at, key: index, "part": part})
-            self.parts[where].append(part)
-        kind = self.item.get("type")
-        item = dict(self.item)
-        if kind in _STATUS_TYPES:
-            item["status"] = "incomplete"
-        if kind == "message":
-            item["content"] = self.parts["content"]
-        elif kind == "reasoning":
-            item["summary"] = self.parts["summary"]
-            if self.parts["content"]:
-                item["content"] = self.parts["content"]
-        elif kind in _BUFFERS:
-            field, prefix = _BUFFERS[kind]
-            buffer = "".join(self.buffer)
-            if not self.bufferDone:
-                done = {"type": prefix + ".done", **at, field: buffer}
-                if kind == "function_call":
-                    done["name"] = self.item.get("name")
-                events.append(done)
-            item[field] = buffer
-        events.append({"type": "response.output_item.done", "output_index": self.index,
-                       "item": item})
-        return events, item
 
 
 def _object(event: SSEEvent) -> dict[str, Any] | None:

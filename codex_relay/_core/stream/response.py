@@ -1,16 +1,18 @@
 """
 The Responses-side objects the relay answers with: the Response skeleton
-that echoes the request, usage mapping, and fresh ids.  No Twisted here.
+that echoes the request, and usage mapping.  No Twisted here, and neither
+clock nor randomness: ids and times are passed in (the shell's
+L{codex_relay._web.ids} makes them).
 """
 
+from collections.abc import Callable
 from typing import Any
 import json
-import os
-import time
 
-
-def newId(prefix: str) -> str:
-    return prefix + os.urandom(12).hex()
+# What the core is handed to make fresh ids (C{ids("msg_")}) and to tell
+# the time (whole seconds since the epoch).
+Ids = Callable[[str], str]
+Clock = Callable[[], int]
 
 
 def responseSkeleton(request: dict[str, Any], responseId: str, createdAt: int) -> dict[str, Any]:
@@ -124,6 +126,3 @@ def estimateUsage(chatBody: dict[str, Any], output: list[dict[str, Any]]) -> dic
     produced = json.dumps(output, ensure_ascii=False)
     return usageObject(-(-len(prompt) // 4), -(-len(produced) // 4) if output else 0)
 
-
-def now() -> int:
-    return int(time.time())

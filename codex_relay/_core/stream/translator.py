@@ -1,18 +1,22 @@
 """
-Chat Completions chunks in, Responses stream events out.  Also serves
+Chat Completions chunks in, Responses stream events out: reading each
+provider's chunks (where it puts reasoning, errors and usage), numbering
+the events, and the lifecycle from the opening events to the one terminal
+event.  The items themselves are built by L{OutputBuilder}.  Also serves
 non-streaming answers: a whole completion is fed as one chunk, so both paths
-produce the same shapes.  No Twisted here.
+produce the same shapes.  No Twisted here, and neither clock nor randomness:
+ids and the time come from the C{ids} and C{clock} it is given.
 """
 
 import json
 from typing import Any
 
-from codex_relay._core.carrier import ReasoningCarrier
 from codex_relay._core.errors import classifyFailure, retryAfterSeconds
-from codex_relay._core.stream.items import MessageItem, ReasoningItem, ToolCallItem
 from codex_relay._core.request.translate import ChatRequest
-from codex_relay._core.stream.response import estimateUsage, mapUsage, newId, now, responseSkeleton
-from codex_relay._core.settings import REASONING_RAW, TranslationSettings
+from codex_relay._core.stream.output import OutputBuilder
+from codex_relay._core.stream.response import (
+    Clock, Ids, estimateUsage, mapUsage, responseSkeleton)
+from codex_relay._core.settings import TranslationSettings
 from codex_relay._core.sse import SSEEvent
 
 _TERMINAL = {
@@ -45,29 +49,29 @@ class StreamTranslator:
         responseId: str | None = None,
         createdAt: int | None = None,
         contentFilter: Any = None,
+        *,
+        ids: Ids,
+        clock: Clock,
     ) -> None:
         """
         @param contentFilter: heals content text before it becomes output
             (inline reasoning tags, leaked tool-call markup): an object with
             C{feed(text)} and C{flush()} returning L{Piece}s, or L{None}.
+        @param ids: makes a fresh id from a prefix (C{"msg_"}, C{"call_"}).
+        @param clock: the time, in whole seconds: C{created_at} (unless
+            C{createdAt} is given) and C{completed_at}.
         """
         self._chat = chat
         self._contentFilter = contentFilter
         self._settings = settings
-        self._carrier = ReasoningCarrier(settings.secret)
-        self._model = request.get("model")
+        self._ids = ids
+        self._clock = clock
+        self.warnings: list[str] = []
+        self._items = OutputBuilder(chat, settings, request.get("model"), ids, self.warnings)
         self.response = responseSkeleton(
-            request, responseId or newId("resp_"),
-            now() if createdAt is None else createdAt)
+            request, responseId or ids("resp_"),
+            clock() if createdAt is None else createdAt)
         self._sequence = 0
-        self._output: list[dict[str, Any]] = []
-        self._open: MessageItem | ReasoningItem | ToolCallItem | None = None
-        self._calls: dict[int, _PendingCall] = {}
-        self._lastCall: _PendingCall | None = None
-        self._pendingCall: dict[str, Any] | None = None
-        self._callIds: set[str] = set()
-        self._details = _ReasoningDetails()
-        self._reasoningField = "reasoning_content"
         self._usage: dict[str, Any] | None = None
         self._finishReason: str | None = None
         # Upstream events that were (not) JSON objects.
@@ -77,7 +81,6 @@ class StreamTranslator:
         self._unsent: list[dict[str, Any]] = []
         self.finished = False
         self.terminal: dict[str, Any] | None = None
-        self.warnings: list[str] = []
 
     # Numbering and lifecycle.
 
@@ -168,27 +171,27 @@ class StreamTranslator:
     def _translateDelta(self, delta: dict[str, Any], events: list[dict[str, Any]]) -> None:
         reasoning = self._reasoningText(delta)
         if reasoning:
-            events.extend(self._reasoningDelta(reasoning))
+            events.extend(self._items.reasoningDelta(reasoning))
         content = delta.get("content")
         if content:
             if isinstance(content, str):
                 if self._contentFilter is None:
-                    events.extend(self._messageDelta("output_text", content))
+                    events.extend(self._items.messageDelta("output_text", content))
                 else:
                     events.extend(self._pieces(self._contentFilter.feed(content)))
             elif isinstance(content, list):
                 self._contentParts(content, events)
         refusal = delta.get("refusal")
         if refusal and isinstance(refusal, str):
-            events.extend(self._messageDelta("refusal", refusal))
+            events.extend(self._items.messageDelta("refusal", refusal))
         toolCalls = delta.get("tool_calls")
         if toolCalls:
             for fragment in toolCalls:
                 if isinstance(fragment, dict):
-                    events.extend(self._toolFragment(fragment))
+                    events.extend(self._items.toolFragment(fragment))
         functionCall = delta.get("function_call")
         if isinstance(functionCall, dict):
-            events.extend(self._toolFragment({"index": 0, "function": functionCall}))
+            events.extend(self._items.toolFragment({"index": 0, "function": functionCall}))
 
     def _pieces(self, pieces: list[Any]) -> list[dict[str, Any]]:
         """
@@ -197,13 +200,13 @@ class StreamTranslator:
         events: list[dict[str, Any]] = []
         for piece in pieces:
             if piece.kind == "text":
-                events.extend(self._messageDelta("output_text", piece.text))
+                events.extend(self._items.messageDelta("output_text", piece.text))
             elif piece.kind == "reasoning":
-                events.extend(self._reasoningDelta(piece.text))
+                events.extend(self._items.reasoningDelta(piece.text))
             else:
-                index = max(self._calls) + 1 if self._calls else 0
-                events.extend(self._toolFragment({
-                    "index": index, "id": newId("call_"),
+                index = self._items.nextCallIndex()
+                events.extend(self._items.toolFragment({
+                    "index": index, "id": self._ids("call_"),
                     "function": {"name": piece.name, "arguments": piece.arguments}}))
         return events
 
@@ -218,9 +221,9 @@ class StreamTranslator:
                     t.get("text", "") for t in thinking if isinstance(t, dict)
                 ) if isinstance(thinking, list) else str(thinking or "")
                 if text:
-                    events.extend(self._reasoningDelta(text))
+                    events.extend(self._items.reasoningDelta(text))
             elif isinstance(part.get("text"), str) and part["text"]:
-                events.extend(self._messageDelta("output_text", part["text"]))
+                events.extend(self._items.messageDelta("output_text", part["text"]))
 
     def _reasoningText(self, delta: dict[str, Any]) -> str:
         """
@@ -229,16 +232,16 @@ class StreamTranslator:
         """
         details = delta.get("reasoning_details")
         if details and isinstance(details, list) and self._chat.includeEncryptedReasoning:
-            self._details.merge(details)  # only the carrier takes them back
+            self._items.details.merge(details)  # only the carrier takes them back
         text = delta.get("reasoning_content")
         if text and isinstance(text, str):
-            self._reasoningField = "reasoning_content"
+            self._items.reasoningField = "reasoning_content"
             return text
         text = delta.get("reasoning")
         if isinstance(text, dict):
             text = text.get("text") or text.get("content")
         if text and isinstance(text, str):
-            self._reasoningField = "reasoning"
+            self._items.reasoningField = "reasoning"
             return text
         if details and isinstance(details, list):
             text = "".join(
@@ -248,135 +251,20 @@ class StreamTranslator:
             )
             if text:
                 # A signature-only fragment must not change where text goes back.
-                self._reasoningField = "reasoning_details"
+                self._items.reasoningField = "reasoning_details"
             return text
         return ""
 
-    # Items.
-
-    def _switchTo(self, kind: str) -> list[dict[str, Any]]:
-        """
-        Close the open item unless it is of C{kind}.
-        """
-        if self._open is not None and self._open.kind != kind:
-            return self._closeItem("completed")
-        return []
-
-    def _reasoningDelta(self, text: str) -> list[dict[str, Any]]:
-        events = self._switchTo("reasoning")
-        item = self._open
-        if not isinstance(item, ReasoningItem):
-            item = self._open = ReasoningItem(
-                len(self._output), self._settings.reasoningPresentation == REASONING_RAW)
-            events.extend(item.open())
-        events.extend(item.delta(text))
-        return events
-
-    def _messageDelta(self, partType: str, text: str) -> list[dict[str, Any]]:
-        events = self._switchTo("message")
-        item = self._open
-        if not isinstance(item, MessageItem):
-            item = self._open = MessageItem(len(self._output))
-            events.extend(item.open())
-        events.extend(item.delta(partType, text))
-        return events
-
-    def _toolFragment(self, fragment: dict[str, Any]) -> list[dict[str, Any]]:
-        function = fragment.get("function") or {}
-        upstreamId = fragment.get("id") or None
-        index = fragment.get("index")
-        if index is None:
-            # No index (Gemini-style): a new id starts a call, none continues one.
-            last = self._lastCall
-            if last is None or (upstreamId is not None and upstreamId != last.upstreamId):
-                index = max(self._calls) + 1 if self._calls else 0
-            else:
-                index = last.chatIndex
-        call = self._calls.get(index)
-        if call is not None and upstreamId and call.upstreamId and upstreamId != call.upstreamId:
-            call = None  # the same index reused with a new id (Ollama): a second call
-        events: list[dict[str, Any]] = []
-        if call is None:
-            events.extend(self._switchTo("none"))
-            call = _PendingCall(index, upstreamId)
-            self._calls[index] = call
-            self._lastCall = call
-        if upstreamId and not call.upstreamId:
-            call.upstreamId = upstreamId
-        name = function.get("name")
-        if name and not call.name:
-            call.name = name
-        arguments = function.get("arguments")
-        if arguments is not None and not isinstance(arguments, str):
-            arguments = json.dumps(arguments)  # some servers send parsed objects
-        if call.item is None and call.name:
-            events.extend(self._openCall(call))
-        if arguments:
-            if call.item is None:
-                call.buffered.append(arguments)
-            elif call.item is self._open:
-                events.extend(call.item.delta(arguments))
-            else:
-                self.warnings.append(
-                    "arguments for an already closed tool call were dropped")
-        return events
-
-    def _openCall(self, call: "_PendingCall") -> list[dict[str, Any]]:
-        events = self._closeItem("completed")
-        callId = call.upstreamId
-        if not callId or callId in self._callIds:
-            callId = newId("call_")
-        self._callIds.add(callId)
-        item = ToolCallItem(len(self._output), callId,
-                            self._chat.toolMap.lookup(call.name), call.name)
-        call.item = item
-        self._open = item
-        events.extend(item.open())
-        for fragment in call.buffered:
-            events.extend(item.delta(fragment))
-        call.buffered = []
-        return events
-
     def _closeOpen(self, status: str) -> list[dict[str, Any]]:
         """
-        Close the open item, and give calls whose name never came an item of
-        their own, so that nothing the upstream sent is lost.
+        Close the open item, once what the content filter still holds is
+        out, and give calls whose name never came items of their own.
         """
         events = []
         if self._contentFilter is not None:
             events.extend(self._pieces(self._contentFilter.flush()))
-        events.extend(self._closeItem(status))
-        for call in self._calls.values():
-            if call.item is None and call.buffered:
-                call.name = call.name or "unknown"
-                events.extend(self._openCall(call))
-                events.extend(self._closeItem(status))
+        events.extend(self._items.close(status))
         return events
-
-    def _closeItem(self, status: str) -> list[dict[str, Any]]:
-        item = self._open
-        if item is None:
-            return []
-        self._open = None
-        if isinstance(item, ReasoningItem):
-            flushed = item.flush()  # its text is final only then
-            events, done = item.close(status, self._seal(item.text))
-            events = flushed + events
-        else:
-            events, done = item.close(status)
-        events.append({"type": "response.output_item.done",
-                       "output_index": item.outputIndex, "item": done})
-        self._output.append(done)
-        return events
-
-    def _seal(self, text: str) -> str | None:
-        if not self._chat.includeEncryptedReasoning:
-            return None
-        details = self._details.take()
-        return self._carrier.seal({
-            "v": 1, "model": self._model, "field": self._reasoningField,
-            "text": text, "details": details or None, "origin": self._settings.origin,
-        })
 
     # The end.
 
@@ -412,7 +300,7 @@ class StreamTranslator:
         if reason == "content_filter":
             return self._terminal(
                 "incomplete", incomplete_details={"reason": "content_filter"})
-        return self._terminal("completed", completed_at=now())
+        return self._terminal("completed", completed_at=self._clock())
 
     def fail(self, code: str, message: str) -> list[dict[str, Any]]:
         """
@@ -457,11 +345,11 @@ class StreamTranslator:
                     raise
                 # Telling of the failure matters more than odd usage.
         elif status != "failed":
-            usage = estimateUsage(self._chat.body, self._output)
+            usage = estimateUsage(self._chat.body, self._items.output)
         if self._skipped:
             self.warnings.append(
                 "skipped {} upstream event(s) that are not JSON objects".format(self._skipped))
-        response = dict(self.response, status=status, output=self._output,
+        response = dict(self.response, status=status, output=self._items.output,
                         usage=usage, **fields)
         [terminal] = self._number([{"type": _TERMINAL[status], "response": response}])
         events, self._unsent = self._unsent, []
@@ -474,78 +362,3 @@ class StreamTranslator:
     @property
     def usage(self) -> dict[str, Any] | None:
         return self.response.get("usage")
-
-
-class _PendingCall:
-    """
-    An upstream tool call, known by its Chat index; its item opens once its
-    name is known.
-    """
-
-    __slots__ = ("chatIndex", "upstreamId", "name", "item", "buffered")
-
-    def __init__(self, chatIndex: int, upstreamId: str | None) -> None:
-        self.chatIndex = chatIndex
-        self.upstreamId = upstreamId
-        self.name: str = ""
-        self.item: ToolCallItem | None = None
-        self.buffered: list[str] = []
-
-
-_DETAIL_TEXTS = frozenset(("text", "summary", "data"))
-
-
-class _ReasoningDetails:
-    """
-    Streamed C{reasoning_details} fragments, merged by their C{index} and
-    C{type} with the text fields joined, so they can go back upstream whole.
-    Linear: fragments find their detail by key, and text parts are joined
-    once, in L{take}.
-    """
-
-    __slots__ = ("_kept", "_byKey", "_parts")
-
-    def __init__(self) -> None:
-        self._kept: list[dict[str, Any]] = []
-        self._byKey: dict[tuple[Any, Any], dict[str, Any]] = {}
-        # The text parts of a field, by (id of the detail, field name).
-        self._parts: dict[tuple[int, str], tuple[dict[str, Any], list[str]]] = {}
-
-    def merge(self, fragments: list[Any]) -> None:
-        for fragment in fragments:
-            if not isinstance(fragment, dict):
-                continue
-            index = fragment.get("index")
-            key = (index, fragment.get("type"))
-            try:
-                target = self._byKey.get(key) if index is not None else None
-            except TypeError:
-                target, index = None, None  # an unhashable index or type: never merged
-            if target is None:
-                target = dict(fragment)
-                self._kept.append(target)
-                if index is not None:
-                    self._byKey[key] = target
-                continue
-            for name, value in fragment.items():
-                if name in _DETAIL_TEXTS and isinstance(value, str):
-                    where = (id(target), name)
-                    entry = self._parts.get(where)
-                    if entry is None:
-                        current = target.get(name)
-                        entry = self._parts[where] = (
-                            target, [current] if isinstance(current, str) else [])
-                    entry[1].append(value)
-                elif value is not None:
-                    target[name] = value
-                    self._parts.pop((id(target), name), None)
-
-    def take(self) -> list[dict[str, Any]]:
-        """
-        The merged details, their text joined; the merger starts afresh.
-        """
-        for (_, name), (target, parts) in self._parts.items():
-            target[name] = "".join(parts)
-        kept = self._kept
-        self._kept, self._byKey, self._parts = [], {}, {}
-        return kept

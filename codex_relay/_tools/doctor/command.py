@@ -49,13 +49,11 @@ from codex_relay._tools.doctor.probes import (
     streamRequest,
     toolRequest,
 )
-from codex_relay._tools.doctor.checks import (
-    Answer,
-    Unreachable,
+from codex_relay._tools.doctor.checks import Answer, Unreachable, parseModelList
+from codex_relay._tools.doctor.report import (
     UpstreamReport,
     chatReport,
     exitStatus,
-    parseModelList,
     passthroughReport,
     renderReport,
 )

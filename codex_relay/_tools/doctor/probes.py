@@ -15,6 +15,7 @@ from codex_relay._providers.routes import Route, RoutingTable, Upstream, routeTo
 from codex_relay._core.settings import TranslationSettings
 from codex_relay._core.sse import SSEDecoder, SSEEvent
 from codex_relay._core.stream.translator import StreamTranslator
+from codex_relay._web.ids import newId, now
 
 OK = "ok"
 WARN = "warn"
@@ -141,7 +142,8 @@ class StreamFindings:
         self._decoder = SSEDecoder()
         self._translator = StreamTranslator(
             probe.request, probe.chat, settings,
-            contentFilter=contentFilter(probe.route.profile, probe.route.heal))
+            contentFilter=contentFilter(probe.route.profile, probe.route.heal),
+            ids=newId, clock=now)
         self.chunks = 0
         self.notJSON = 0
         self.done = False
