@@ -64,7 +64,7 @@ from codex_relay._providers.routes import (
 
 _EMPTY: Mapping[str, object] = MappingProxyType({})
 
-_TOP_KEYS = ("default_upstream", "upstreams", "routes")
+_TOP_KEYS = ("default_upstream", "upstreams", "routes", "store")
 _UPSTREAM_KEYS = ("base_url", "api_key", "api_key_env", "profile", "api",
                   "connect_timeout", "headers_timeout", "idle_timeout", "total_timeout")
 _ROUTE_KEYS = ("model", "prefix", "upstream", "upstream_model", "api",
@@ -280,7 +280,8 @@ class _Parser:
                           "{!r} is already routed by routes[{}]".format(rule.name, previous),
                           self._routeLine(index, len(routes)))
             rules.append(rule)
-        return RoutingTable(upstreams, rules, default)
+        store = self.string("store", document["store"]) if "store" in document else None
+        return RoutingTable(upstreams, rules, default, store=store)
 
     def upstream(self, name: str, raw: object) -> Upstream:
         path = "upstreams." + _key(name)

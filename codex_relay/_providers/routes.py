@@ -170,10 +170,12 @@ class RoutingTable:
     @ivar upstreams: the upstreams by name, in file order.
     @ivar default: where unmatched names go: C{default_upstream}, or the
         only upstream; L{None} when unmatched names have no route.
+    @ivar store: the file's C{store} (where responses are kept), if any.
     """
 
     def __init__(self, upstreams: Mapping[str, Upstream], rules: Sequence[RouteRule] = (),
-                 default: Upstream | None = None) -> None:
+                 default: Upstream | None = None, store: str | None = None) -> None:
+        self.store = store
         self.upstreams: Mapping[str, Upstream] = MappingProxyType(dict(upstreams))
         if default is None and len(self.upstreams) == 1:
             [default] = self.upstreams.values()

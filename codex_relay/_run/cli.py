@@ -15,7 +15,12 @@ from codex_relay._tools.codex_setup import CatalogOptions, PrintConfigOptions, s
 from codex_relay._tools.doctor.command import DoctorOptions, doctorCommand
 from codex_relay._run.logs import filteredObserver
 from codex_relay._run.service import RelayService, describe
-from codex_relay._run.tap import Options, configFromOptions
+from codex_relay._run.tap import (
+    SHARED_STORE_WARNING,
+    Options,
+    configFromOptions,
+    sharesStoreWithoutSecret,
+)
 
 log = Logger()
 
@@ -64,7 +69,8 @@ def main(argv: list[str] | None = None) -> int:
         print("{}\ncodex-relay: {}".format(options, error), file=sys.stderr)
         return 2
     if options.subCommand == "doctor":
-        return doctorCommand(options.subOptions, configFromOptions(options))
+        return doctorCommand(options.subOptions, configFromOptions(options),
+                             sharesStoreWithoutSecret(options))
     if options.subCommand is not None:
         return setupCommand(options.subCommand, options.subOptions,
                             configFromOptions(options), relayBaseURL(options["listen"]))
@@ -73,6 +79,8 @@ def main(argv: list[str] | None = None) -> int:
         redirectStandardIO=False)
     from twisted.internet import reactor
 
+    if sharesStoreWithoutSecret(options):
+        log.warn(SHARED_STORE_WARNING)
     service = RelayService(configFromOptions(options), reactor, options["listen"],
                            announce=False, learnProfiles=True)
     outcome = {"code": 0}
@@ -88,9 +96,18 @@ def main(argv: list[str] | None = None) -> int:
         outcome["code"] = 1
         reactor.stop()
 
+    def cannotOpen(failure: object) -> None:
+        print("codex-relay: could not open the response store {}: {}".format(
+            service.store.name if service.store else "", failure.getErrorMessage()),  # type: ignore[attr-defined]
+            file=sys.stderr, flush=True)
+        outcome["code"] = 1
+        reactor.stop()
+
     def begin() -> None:
         service.startService()
-        service.listening.addCallbacks(listening, cannotListen)
+        # Ready once it listens and its store is open.
+        service.opened.addCallbacks(
+            lambda _: service.listening.addCallbacks(listening, cannotListen), cannotOpen)
 
     reactor.callWhenRunning(begin)
     reactor.addSystemEventTrigger("before", "shutdown", service.stopService)

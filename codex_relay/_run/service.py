@@ -3,6 +3,7 @@ The relay as an IService: it owns the upstream pool and the Site, listens
 on its endpoints, and closes everything when stopped.
 """
 
+import os
 from collections.abc import Sequence
 from functools import partial
 from typing import Any
@@ -13,6 +14,7 @@ from twisted.internet.endpoints import serverFromString
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
+from codex_relay._store.choose import storeFromSpec
 from codex_relay._web.config import RelayConfig
 from codex_relay._web.limits import LimitedRequest, LimitedSite
 from codex_relay._web.resource import relayResource
@@ -33,11 +35,14 @@ class RelayService(Service):
     @ivar listening: fires with the listening ports once all endpoints
         listen, or fails with the first that could not.
     @ivar ports: the listening ports.
+    @ivar store: where responses are kept (C{config.store}), or L{None}.
+    @ivar opened: fires once the store is open, or fails when it cannot be.
 
     @param announce: log a line for each endpoint it listens on (the
         console command prints its own instead, which C{start()} waits for).
     @param stopIfCannotListen: log a critical line and stop the reactor
-        when an endpoint cannot listen (twistd and twist).
+        when an endpoint cannot listen or the store cannot be opened (twistd
+        and twist).
     @param learnProfiles: at start, ask each upstream whose profile came out
         generic from its URL for its model list, once and off the request
         path, to recognise llama.cpp on any port (L{ModelsResource.learnProfiles}).
@@ -54,7 +59,9 @@ class RelayService(Service):
         self._stopIfCannotListen = stopIfCannotListen
         self._bound = False
         self.client = UpstreamClient.fromConfig(reactor, config)
-        self.resource = relayResource(config, reactor, self.client)
+        self.store = (None if config.store == "none"
+                      else storeFromSpec(config.store, reactor, reactor, os.environ))
+        self.resource = relayResource(config, reactor, self.client, self.store)
         self.site = LimitedSite(self.resource, reactor=reactor,
                          requestFactory=partial(LimitedRequest,
                                                 maxBodyBytes=config.maxBodyBytes))
@@ -62,11 +69,18 @@ class RelayService(Service):
         self.ports: list[Any] = []
         self.listening: Deferred[Any] = succeed([])
         self._learning: Deferred[Any] = succeed(None)
+        self.opened: Deferred[None] = succeed(None)
 
     def privilegedStartService(self) -> None:
         # Ports are bound here, before twistd drops privileges (port 443...).
         super().privilegedStartService()
         self._bound = True
+        if self.store is not None:
+            # Opened before the first request can come: each backend queues
+            # what is asked of it meanwhile.
+            self.opened = self.store.open()
+            if self._stopIfCannotListen:
+                self.opened.addErrback(self._cannotOpen)
         pending = [serverFromString(self._reactor, e).listen(self.site)
                    for e in self._endpoints]
         self.listening = gatherResults(pending, consumeErrors=True)
@@ -91,6 +105,13 @@ class RelayService(Service):
         if self._reactor.running:
             self._reactor.stop()
 
+    def _cannotOpen(self, failure: Failure) -> None:
+        assert self.store is not None
+        log.critical("codex-relay could not open its response store {name}: {error}",
+                     name=self.store.name, error=failure.getErrorMessage())
+        if self._reactor.running:
+            self._reactor.stop()
+
     def _listened(self, ports: list[Any]) -> list[Any]:
         self.ports = ports
         for port in ports if self._announce else ():
@@ -107,6 +128,9 @@ class RelayService(Service):
         closing = self.client.close()
         if closing is not None:
             stopping.append(closing)
+        store = self.store
+        if store is not None:
+            stopping.append(self.opened.addBoth(lambda _: store.close()))
         return DeferredList([d for d in stopping if d is not None]).addCallback(
             lambda _: None)
 

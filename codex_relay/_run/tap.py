@@ -8,6 +8,7 @@ import sys
 from typing import Any, cast
 
 from twisted.application.service import IService
+from twisted.internet.task import Clock
 from twisted.logger import Logger
 from twisted.python import usage
 
@@ -15,7 +16,9 @@ from codex_relay._web.config import DEFAULT_MAX_BODY, DEFAULT_PORT, DEFAULT_UPST
 from codex_relay._core.errors import DEFAULT_RETRY_AFTER
 from codex_relay._run.logs import LEVELS
 from codex_relay._providers.config_file import ConfigError, loadRoutingTable, singleUpstream
+from codex_relay._run.secret import relaySecret
 from codex_relay._run.service import RelayService
+from codex_relay._store.choose import storeFromSpec
 from codex_relay._core.settings import REASONING_RAW, REASONING_SUMMARY, TranslationSettings
 from codex_relay._core.sse import MAX_EVENT_BYTES
 from codex_relay._version import __version__
@@ -28,6 +31,7 @@ _CHOICES = {
     "developer-role": ("system", "developer", "user"),
     "max-tokens-field": ("max_tokens", "max_completion_tokens"),
     "log-level": LEVELS,
+    "websocket": ("on", "off"),
 }
 
 
@@ -129,6 +133,16 @@ class Options(usage.Options):
          "key that signs reasoning carried in encrypted_content; random at start when "
          "unset, so set it to keep multi-turn reasoning across restarts "
          "[CODEX_RELAY_SECRET]"],
+        ["store", None, None,
+         "where responses are kept for previous_response_id and GET /v1/responses/ID: "
+         "memory, sqlite[:PATH], redis://HOST:PORT/DB or none [CODEX_RELAY_STORE; default "
+         "sqlite under the state directory]"],
+        ["retention", None, None,
+         "days a stored response is kept [CODEX_RELAY_RETENTION; default 30]",
+         _positive(float)],
+        ["websocket", None, None,
+         "serve Responses over WebSocket: on, or off to answer upgrades 426 "
+         "[CODEX_RELAY_WEBSOCKET; default on]"],
         ["log-level", None, None,
          "console command log level: {} [CODEX_RELAY_LOG_LEVEL; default info]".format(
              ", ".join(LEVELS))],
@@ -179,6 +193,13 @@ class Options(usage.Options):
                 self["routes"] = None
         except ConfigError as error:
             raise usage.UsageError(str(error))
+        self["store"] = self["store"] or (
+            self["routes"].store if self["routes"] is not None else None) or "sqlite"
+        if self["store"] != "none":
+            try:
+                storeFromSpec(self["store"], Clock(), None, self._environ)
+            except ValueError as error:
+                raise usage.UsageError("--store: {}".format(error))
         if not self["listen"]:
             port = DEFAULT_PORT if self["port"] is None else self["port"]
             self["listen"] = ["tcp:{}:interface={}".format(
@@ -195,11 +216,11 @@ def configFromOptions(options: Options) -> RelayConfig:
         "reasoningField": options["reasoning-field"],
         "maxTokensField": options["max-tokens-field"],
     }
+    secret, _ = relaySecret(options["secret"], options["store"], options._environ)
     translation = TranslationSettings(
         lengthAsCompleted=bool(options["length-as-completed"]),
         contentFilterAsFailed=options["content-filter"] != "incomplete",
-        secret=(options["secret"].encode("utf-8") if options["secret"]
-                else os.urandom(32)),
+        secret=secret,
         **{k: v for k, v in settings.items() if v is not None},
     )
     numbers = {
@@ -210,6 +231,7 @@ def configFromOptions(options: Options) -> RelayConfig:
         "maxBodyBytes": options["max-body-bytes"],
         "maxEventBytes": options["max-event-bytes"],
         "retryAfter": options["retry-after"],
+        "retention": None if options["retention"] is None else options["retention"] * 86400,
     }
     return RelayConfig(
         upstream=options["upstream"],
@@ -218,8 +240,18 @@ def configFromOptions(options: Options) -> RelayConfig:
         routes=options["routes"],
         upstreamCA=options["upstream-ca"],
         translation=translation,
+        store=options["store"],
+        websocket=options["websocket"] != "off",
         **{k: v for k, v in numbers.items() if v is not None},
     )
+
+
+def sharesStoreWithoutSecret(options: Options) -> bool:
+    """
+    Whether the store may be shared with other relays while this one's
+    secret is random: they could not read each other's responses.
+    """
+    return not options["secret"] and options["store"].startswith("redis://")
 
 
 def makeService(options: Options, reactor: Any = None) -> IService:
@@ -228,5 +260,14 @@ def makeService(options: Options, reactor: Any = None) -> IService:
     """
     if reactor is None:
         from twisted.internet import reactor
+    if sharesStoreWithoutSecret(options):
+        log.warn(SHARED_STORE_WARNING)
     return RelayService(configFromOptions(options), reactor, options["listen"],
                         learnProfiles=True, stopIfCannotListen=True)
+
+
+SHARED_STORE_WARNING = (
+    "The response store is on Redis, which other relays may share, but --secret is "
+    "not set: this relay's random secret lets no other relay (nor this one after a "
+    "restart) continue its responses. Give every relay that shares the store the "
+    "same --secret.")

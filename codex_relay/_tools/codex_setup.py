@@ -34,7 +34,8 @@ def _tomlString(value: str) -> str:
     return json.dumps(value)  # a JSON string is a valid TOML basic string
 
 
-def configSnippet(baseURL: str, model: str, catalogPath: str | None = None) -> str:
+def configSnippet(baseURL: str, model: str, catalogPath: str | None = None,
+                  websocket: bool = True) -> str:
     """
     The C{config.toml} lines that point Codex at the relay at C{baseURL}.
     """
@@ -54,9 +55,13 @@ def configSnippet(baseURL: str, model: str, catalogPath: str | None = None) -> s
         "# Codex sends this key to the relay; the relay forwards it upstream only",
         "# when it runs without a key of its own.",
         "env_key = {}".format(_tomlString(KEY_VARIABLE)),
-        "# Codex's WebSocket transport is not served; HTTP streaming is.",
-        "supports_websockets = false",
     ]
+    if websocket:
+        lines += ["# Responses over WebSocket: each turn sends only what is new.",
+                  "supports_websockets = true"]
+    else:
+        lines += ["# The relay runs with --websocket off: HTTP streaming only.",
+                  "supports_websockets = false"]
     return "\n".join(lines) + "\n"
 
 
@@ -181,7 +186,7 @@ async def runSetup(reactor: Any, command: str, options: usage.Options, config: R
     if catalog is not None:
         writeCatalog(catalog, options["codex"], models, options["template"],
                      options["context-window"], config)
-    sys.stdout.write(configSnippet(baseURL, models[0], catalog))
+    sys.stdout.write(configSnippet(baseURL, models[0], catalog, config.websocket))
 
 
 def setupCommand(command: str, options: usage.Options, config: RelayConfig,

@@ -10,6 +10,7 @@ from codex_relay._providers.routes import RoutingTable
 from codex_relay._providers.config_file import singleUpstream
 from codex_relay._core.settings import TranslationSettings
 from codex_relay._core.sse import MAX_EVENT_BYTES
+from codex_relay._store.interface import DEFAULT_RETENTION
 
 DEFAULT_UPSTREAM = "https://openrouter.ai/api/v1"
 DEFAULT_PORT = 4444
@@ -38,6 +39,12 @@ class RelayConfig:
         host when L{None}.
     @ivar routes: upstreams and routes from a configuration file; when set,
         C{upstream}, C{apiKey} and C{profile} are not used.
+    @ivar store: where L{RelayService} keeps responses: C{memory},
+        C{sqlite[:PATH]} (the default: a file under the user's state
+        directory), C{redis://HOST:PORT/DB}, or C{none}.
+    @ivar retention: seconds a stored response is kept.
+    @ivar websocket: serve Responses over WebSocket; otherwise an upgrade
+        gets 426, and clients use HTTP.
     """
 
     upstream: str = DEFAULT_UPSTREAM
@@ -55,6 +62,9 @@ class RelayConfig:
     )
     profile: str | None = None
     routes: RoutingTable | None = None
+    store: str = "sqlite"
+    retention: float = DEFAULT_RETENTION
+    websocket: bool = True
 
     def routingTable(self) -> RoutingTable:
         """

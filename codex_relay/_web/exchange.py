@@ -7,13 +7,13 @@ through (L{codex_relay._core.stream.passthrough}).
 
 import dataclasses
 import json
+from collections.abc import Awaitable, Callable
+from functools import partial
 from dataclasses import dataclass, field
 from typing import Any
 
-from twisted.internet.defer import CancelledError, Deferred
+from twisted.internet.defer import CancelledError, Deferred, succeed
 from twisted.logger import Logger
-from twisted.web.server import Request
-
 
 from codex_relay._providers.adapt import adaptRequest, contentFilter, healedCalls
 from codex_relay._providers.errors import mapUpstreamError
@@ -28,14 +28,16 @@ from codex_relay._providers.rejections import RejectionMemory, rejectedParameter
 from codex_relay._core.request.tools import Notice
 from codex_relay._core.request.translate import ChatRequest, translateRequest
 from codex_relay._core.stream.response import failedResponse
-from codex_relay._web.ids import newId, now
 from codex_relay._providers.routes import RESPONSES, Route, RoutingTable
 from codex_relay._core.sse import encodeEvent
 from codex_relay._core.stream.translator import StreamTranslator
 from codex_relay._web.upstream import UpstreamClient
+from codex_relay._web.ids import newId, now
 from codex_relay._web.failures import classify, unreachable
-from codex_relay._web.limits import readJSONBody
-from codex_relay._web.serving import Watch, writeError
+from codex_relay._core.stored import inputItems, wantsStore
+from codex_relay._web.conversations import Conversations, Expanded, Histories
+from codex_relay._web.outlet import Outlet
+from codex_relay._web.serving import Watch
 
 log = Logger()
 
@@ -54,6 +56,7 @@ class RelayContext:
     client: UpstreamClient
     reactor: Any
     table: RoutingTable
+    conversations: Conversations
     learned: RejectionMemory = field(init=False)
 
     def __post_init__(self) -> None:
@@ -77,19 +80,46 @@ class ResponsesExchange(Watch):
     last resort ends.
     """
 
-    def __init__(self, context: "RelayContext", request: Request) -> None:
+    def __init__(self, context: "RelayContext", outlet: Outlet,
+                 local: Histories | None = None) -> None:
+        """
+        @param local: the chain of the WebSocket connection the request
+            came on.
+        """
         self._context = context
         self._config = context.config
         self._client = context.client
         self._reactor = context.reactor
-        self._request = request
+        self._outlet = outlet
+        self._local = local
         self._translator: StreamTranslator | None = None
         self._passthrough: PassthroughStream | None = None
         self._streaming = False
         self._ended = False  # a terminal event reached the client
         self._status = 200
+        self._wroteJSON = False
+        # Keeps a finished response (set once the request is expanded).
+        self._keep: Callable[[dict[str, Any]], Awaitable[None]] | None = None
+        self._keeping: Deferred[None] = succeed(None)
         self._model = "-"
         self._started = self._reactor.seconds()
+
+    @property
+    def answered(self) -> bool:
+        """
+        Whether the client has its whole answer: a terminal event, a JSON
+        body or an error.
+        """
+        return self._ended or self._status != 200 or self._wroteJSON
+
+    def lastResort(self, message: str) -> None:
+        """
+        End an exchange that could not end itself.
+        """
+        if self._streaming:
+            self._endStream(message)
+        else:
+            self._fail(RelayError(500, message, "server_error", "server_error"))
 
     async def run(self) -> None:
         try:
@@ -97,6 +127,8 @@ class ResponsesExchange(Watch):
         except Exception as error:
             if self.gone:
                 return
+            # A response being kept ends with its own terminal event.
+            await self._keeping
             answer = classify(error, self.timedOut)
             if answer.status == 500:
                 log.failure("{model}: relay error", model=self._model)
@@ -109,19 +141,22 @@ class ResponsesExchange(Watch):
 
     def failedEvent(self, message: str) -> bytes:
         # The ids the stream already announced, and nothing the client sent.
+        return encodeEvent(self.failedEventObject(message))
+
+    def failedEventObject(self, message: str) -> dict[str, Any]:
         events = self._events
         started = getattr(events, "response", None) or {}
         responseId, createdAt = started.get("id"), started.get("created_at")
-        return encodeEvent({
+        return {
             "type": "response.failed",
             "sequence_number": getattr(events, "nextSequence", 0),
             "response": failedResponse(
                 responseId if isinstance(responseId, str) else newId("resp_"),
                 createdAt if isinstance(createdAt, int) else now(),
-                "server_error", message)})
+                "server_error", message)}
 
     async def _relay(self) -> None:
-        body = readJSONBody(self._request, self._config.maxBodyBytes)
+        body = self._outlet.readBody(self._config.maxBodyBytes)
         route = None
         if isinstance(body, dict) and isinstance(body.get("model"), str):
             self._model = body["model"]
@@ -133,7 +168,12 @@ class ResponsesExchange(Watch):
         settings = self._config.translation
         if route is not None:
             settings = dataclasses.replace(settings, origin=route.upstream.baseURL)
-        chat = translateRequest(body, settings)
+        conversations = self._context.conversations
+        owner = conversations.owner(self._outlet.authorization)
+        expanded = await conversations.expand(body, owner, self._local)
+        chat = translateRequest(expanded.body, settings)
+        self._keep = partial(conversations.keep, expanded, owner, store=wantsStore(body),
+                             local=self._local)
         if route is None:
             raise RelayError(404, "No upstream serves the model '{}'.".format(self._model),
                              code="model_not_found", param="model")
@@ -159,6 +199,9 @@ class ResponsesExchange(Watch):
             if chat.stream:
                 self._startStream()
             await self._streamBody(response, route)
+            self._emit(translator.finish())
+            for warning in translator.warnings:
+                log.warn("{model}: {note}", model=self._model, note=warning)
         else:
             # A whole completion, asked for or not: read it before any byte
             # goes out, so a bad body is still an HTTP error.
@@ -170,10 +213,26 @@ class ResponsesExchange(Watch):
         if healedCalls(healer):
             log.warn("{model}: healed {count} tool call(s) leaked into the text (dsml)",
                      model=self._model, count=healedCalls(healer))
+        await self._keeping
         if not chat.stream:
             self._writeJSON(translator.response)
         else:
             self._endStream()
+
+    async def _keepThen(self, keep: "Callable[[dict[str, Any]], Awaitable[None]]",
+                        terminal: dict[str, Any]) -> None:
+        """
+        Keep the response, then write its terminal event: a client that
+        continues it at once finds it.
+        """
+        try:
+            await keep(terminal["response"])
+        except CancelledError:
+            raise
+        except Exception:
+            # The answer stands; only continuing it by id will fail.
+            log.failure("{model}: storing the response failed", model=self._model)
+        self._write([terminal])
 
     async def _passThrough(self, body: dict[str, Any], route: Route) -> None:
         """
@@ -182,11 +241,16 @@ class ResponsesExchange(Watch):
         byte for byte (ended with C{response.failed} if the upstream's
         lacks a terminal event), a whole body with the upstream's status.
         No translation, profile adaptation or parameter retry applies.
+
+        On a WebSocket, a C{previous_response_id} of the connection's own
+        chain is expanded here: the upstream never saw that chain (Codex
+        sends C{store: false}), so it gets the whole history instead.
         """
         self._limitTime(route)
         stream = self._passthrough = PassthroughStream(body, ids=newId, clock=now)
+        expanded, owner = await self._expandLocally(body)
         response = await self._post(route, "/responses",
-                                    forwardedBody(body, route.upstreamModel),
+                                    forwardedBody(expanded.body, route.upstreamModel),
                                     body.get("stream") is True)
         if response.code >= 300:
             raise self._upstreamError(response, await self._content(response, route))
@@ -204,8 +268,22 @@ class ResponsesExchange(Watch):
         if not stream.finished:
             raise RelayError(502, "The upstream's stream ended without a terminal event.",
                              "server_error", "upstream_error")
+        if self._local is not None and stream.response.get("status") in (
+                "completed", "incomplete") and isinstance(stream.response.get("id"), str):
+            await self._context.conversations.keep(expanded, owner, stream.response, False,
+                                                   self._local)
         if not self.gone:
             self._endStream()
+
+    async def _expandLocally(self, body: dict[str, Any]) -> tuple[Expanded, str]:
+        conversations = self._context.conversations
+        owner = conversations.owner(self._outlet.authorization)
+        previous = body.get("previous_response_id")
+        if self._local is not None and isinstance(previous, str) and (
+                self._local.get(owner, previous) is not None):
+            return await conversations.expand(body, owner, self._local), owner
+        received = inputItems(body.get("input"))
+        return Expanded(body, received, received, None, []), owner
 
     def _limitTime(self, route: Route) -> None:
         total = route.upstream.totalTimeout
@@ -219,7 +297,7 @@ class ResponsesExchange(Watch):
         if not self._streaming:
             self._startStream()
         if not self.gone:
-            self._request.write(data)
+            self._outlet.writeStreamBytes(data)
             self._ended = self._passthrough is not None and self._passthrough.finished
 
     async def _post(self, route: Route, path: str, body: bytes, stream: bool) -> Any:
@@ -228,10 +306,8 @@ class ResponsesExchange(Watch):
         handling of L{UpstreamClient.post}; the response once its headers
         arrived (within the headers timeout).
         """
-        authorization = self._request.getHeader(b"authorization")
         return await self._awaitHeaders(self._client.post(
-            route.upstream, path, body, stream,
-            authorization.decode("latin-1") if authorization else None),
+            route.upstream, path, body, stream, self._outlet.authorization),
             route.upstream.headersTimeout or self._config.headersTimeout)
 
     def _upstreamError(self, response: Any, text: bytes) -> RelayError:
@@ -275,17 +351,23 @@ class ResponsesExchange(Watch):
             raise unreachable(error, "request") from error
 
     def _startStream(self) -> None:
-        request = self._request
-        request.setHeader(b"content-type", b"text/event-stream; charset=utf-8")
-        request.setHeader(b"cache-control", b"no-cache")
-        request.setHeader(b"x-accel-buffering", b"no")
+        self._outlet.startStream()
         self._streaming = True
         if self._translator is not None:
             self._emit(self._translator.start())
 
     def _emit(self, events: list[dict[str, Any]]) -> None:
+        keep = self._keep
+        if keep is not None and events and events[-1]["type"] in _KEPT_EVENTS:
+            self._keep = None
+            self._write(events[:-1])
+            self._keeping = Deferred.fromCoroutine(self._keepThen(keep, events[-1]))
+            return
+        self._write(events)
+
+    def _write(self, events: list[dict[str, Any]]) -> None:
         if self._streaming and not self.gone and events:
-            self._request.write(b"".join([encodeEvent(e) for e in events]))
+            self._outlet.writeEvents(events)
             self._ended = events[-1]["type"] in _TERMINAL_EVENTS
 
     def _endStream(self, message: str = "The stream ended without a terminal event.") -> None:
@@ -293,9 +375,9 @@ class ResponsesExchange(Watch):
         Finish a started stream, never without its terminal event.
         """
         if not self._ended:
-            self._request.write(self.failedEvent(message))
+            self._outlet.writeEvents([self.failedEventObject(message)])
             self._ended = True
-        self._request.finish()
+        self._outlet.finish()
 
     async def _streamBody(self, response: Any, route: Route) -> None:
         assert self._translator is not None
@@ -303,9 +385,6 @@ class ResponsesExchange(Watch):
             self._translator, self._emit, self._reactor,
             self._client.idleTimeout(route.upstream),
             self._config.maxEventBytes), register=self._streaming)
-        self._emit(self._translator.finish())
-        for warning in self._translator.warnings:
-            log.warn("{model}: {note}", model=self._model, note=warning)
 
     async def _pump(self, response: Any, body: PacedBody, register: bool) -> None:
         """
@@ -313,24 +392,23 @@ class ResponsesExchange(Watch):
         with C{register}, a client that stops reading pauses the upstream.
         """
         response.deliverBody(body)
-        registered = register and body.producer is not None
-        if registered:
-            self._request.registerProducer(body.producer, True)
+        producer = body.producer if register else None
+        registered = producer is not None
+        if producer is not None:
+            self._outlet.registerProducer(producer)
         try:
             await body.done
         finally:
             if registered and not self.gone:
-                self._request.unregisterProducer()
+                self._outlet.unregisterProducer()
 
     def _writeJSON(self, response: dict[str, Any] | bytes, status: int = 200) -> None:
         if self.gone:
             return
         self._status = status
-        self._request.setResponseCode(status)
-        self._request.setHeader(b"content-type", b"application/json")
-        self._request.write(response if isinstance(response, bytes)
-                            else json.dumps(response).encode("utf-8"))
-        self._request.finish()
+        self._wroteJSON = True
+        self._outlet.writeJSON(response if isinstance(response, bytes)
+                               else json.dumps(response).encode("utf-8"), status)
 
     @property
     def _events(self) -> StreamTranslator | PassthroughStream | None:
@@ -352,7 +430,7 @@ class ResponsesExchange(Watch):
             self._endStream(error.message)
             return
         self._status = error.status
-        writeError(self._request, error)
+        self._outlet.writeError(error)
 
     def _logLine(self) -> None:
         events = self._events
@@ -360,9 +438,9 @@ class ResponsesExchange(Watch):
         status = (events.response.get("status") or "-") if (
             events is not None and events.finished) else "-"
         log.info(
-            "POST /v1/responses model={model} http={http} status={status} "
+            "{label} model={model} http={http} status={status} "
             "tokens={tokens} {seconds:.3f}s{gone}",
-            model=self._model, http=self._status, status=status,
+            label=self._outlet.label, model=self._model, http=self._status, status=status,
             tokens="{}/{}".format(usage["input_tokens"], usage["output_tokens"])
             if usage else "-",
             seconds=self._reactor.seconds() - self._started,
@@ -371,6 +449,8 @@ class ResponsesExchange(Watch):
 
 
 _TERMINAL_EVENTS = frozenset(("response.completed", "response.incomplete", "response.failed"))
+# A failed response is not kept: it goes out at once.
+_KEPT_EVENTS = frozenset(("response.completed", "response.incomplete"))
 
 
 def _isSSE(response: Any) -> bool:

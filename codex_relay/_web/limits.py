@@ -119,8 +119,15 @@ def readJSONBody(request: Request, limit: int) -> Any:
         raise RelayError(413, "Request body is larger than {} bytes.".format(limit),
                          "invalid_request_error", "request_too_large")
     content.seek(0)
+    return parseJSONBody(content.read())
+
+
+def parseJSONBody(data: bytes) -> Any:
+    """
+    C{data} parsed, or a 400 L{RelayError}: not JSON, or nested too deep.
+    """
     try:
-        body = json.loads(content.read())
+        body = json.loads(data)
     except ValueError as e:
         raise RelayError(400, "The request body is not valid JSON: {}".format(e),
                          code="invalid_json")

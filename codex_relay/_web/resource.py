@@ -3,10 +3,12 @@ The Resource tree: C{/v1/responses}, C{/v1/models}, C{/health}, and an
 OpenAI error envelope for everything else.
 """
 
-from typing import Any
+from typing import Any, cast
 
 from twisted.internet.defer import Deferred
+from twisted.web.resource import IResource
 from twisted.web.server import NOT_DONE_YET, Request
+from twisted.web.websocket import WebSocketResource
 
 from codex_relay._web.config import RelayConfig
 from codex_relay._core.errors import RelayError
@@ -15,28 +17,59 @@ from codex_relay._web.serving import writeError
 from codex_relay._web.models import ModelsResource
 from codex_relay._web.serving import EnvelopeResource, serve
 from codex_relay._web.upstream import UpstreamClient
+from codex_relay._store.interface import ResponseStore
+from codex_relay._store.memory import MemoryStore
+from codex_relay._web.conversations import Conversations
+from codex_relay._web.outlet import HTTPOutlet
+from codex_relay._web.stored import StoredResponseResource, unstored
+from codex_relay._web.websocket import ResponsesWebSocketFactory
+
+
+class _Default:
+    pass
+
+
+DEFAULT = _Default()
 
 
 
 class ResponsesResource(EnvelopeResource):
     """
-    C{POST /v1/responses}.
+    C{POST /v1/responses}, its WebSocket upgrade, and the stored responses
+    under it.
     """
-
-    isLeaf = True
 
     def __init__(self, context: RelayContext) -> None:
         super().__init__()
         self._context = context
+        self._websocket = WebSocketResource(ResponsesWebSocketFactory(context))
 
-    def render_GET(self, request: Request) -> int:
-        # Codex with supports_websockets = true asks to upgrade here first;
-        # 426 makes it fall back to HTTP at once, where 405 costs five retries.
+    def getChild(self, path: bytes, request: Request) -> IResource:
+        if path == b"" and not any(request.postpath or ()):
+            return self
+        conversations = self._context.conversations
+        if conversations.store is None:
+            return unstored(request)
+        return StoredResponseResource(conversations, self._context.reactor,
+                                      path.decode("utf-8", "replace"))
+
+    def render_GET(self, request: Request) -> bytes | int:
         upgrade = (request.getHeader(b"upgrade") or b"").lower()
+        if upgrade == b"websocket" and self._context.config.websocket:
+            if request.getHeader(b"sec-websocket-key") is None or (
+                    request.getHeader(b"sec-websocket-version") != b"13"):
+                writeError(request, RelayError(
+                    400, "A WebSocket upgrade needs Sec-WebSocket-Key and "
+                    "Sec-WebSocket-Version: 13.", code="invalid_upgrade"))
+                return NOT_DONE_YET
+            return cast("bytes | int", self._websocket.render(request))
         if upgrade == b"websocket":
+            # 426 makes Codex fall back to HTTP at once, where 405 costs
+            # five retries.
             writeError(request, RelayError(
-                426, "codex-relay serves the Responses API over HTTP streaming, not "
-                "WebSocket; set supports_websockets = false.", code="websocket_unsupported"))
+                426, "This relay serves the Responses API over HTTP streaming only "
+                "(--websocket off); set supports_websockets = false.",
+                code="websocket_unsupported"))
         else:
             request.setHeader(b"allow", b"POST")
             writeError(request, RelayError(
@@ -45,7 +78,7 @@ class ResponsesResource(EnvelopeResource):
         return NOT_DONE_YET
 
     def render_POST(self, request: Request) -> int:
-        exchange = ResponsesExchange(self._context, request)
+        exchange = ResponsesExchange(self._context, HTTPOutlet(request))
         total = self._context.config.totalTimeout
         serve(request, exchange.run, exchange, self._context.reactor, total,
               "The response took longer than {:g} seconds.".format(total))
@@ -84,13 +117,22 @@ class RelayRoot(EnvelopeResource):
 
 
 def relayResource(config: RelayConfig, reactor: Any,
-                  client: UpstreamClient | None = None) -> RelayRoot:
+                  client: UpstreamClient | None = None,
+                  store: ResponseStore | None | _Default = DEFAULT) -> RelayRoot:
     """
     The relay's resource tree, to serve or to mount under an existing one.
 
     @param client: the upstream client; one with its own pool is made when
         omitted (close it with the service that owns it).
+    @param store: where responses are kept, opened; L{None} keeps none.  By
+        default, none when C{config.store} is C{none}, else a bounded one in
+        memory (L{RelayService} opens the store its configuration names).
     """
     if client is None:
         client = UpstreamClient.fromConfig(reactor, config)
-    return RelayRoot(RelayContext(config, client, reactor, config.routingTable()))
+    if isinstance(store, _Default):
+        store = None if config.store == "none" else MemoryStore(reactor)
+    conversations = Conversations(store, config.translation.secret, reactor,
+                                  config.retention)
+    return RelayRoot(RelayContext(config, client, reactor, config.routingTable(),
+                                  conversations))

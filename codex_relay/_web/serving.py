@@ -15,8 +15,8 @@ from twisted.web.server import NOT_DONE_YET, Request
 
 from codex_relay._core.errors import RelayError
 from codex_relay._core.stream.response import failedResponse
-from codex_relay._web.ids import newId, now
 from codex_relay._core.sse import encodeEvent
+from codex_relay._web.ids import newId, now
 
 log = Logger()
 
@@ -122,6 +122,9 @@ def _lastResort(request: Request, state: Watch, result: Any) -> None:
         request.loseConnection()
 
 
+_METHODS = ("GET", "POST", "DELETE")
+
+
 class EnvelopeResource(Resource):
     """
     A resource whose unsupported methods and unknown children answer with
@@ -137,12 +140,12 @@ class EnvelopeResource(Resource):
         method = request.method.decode("latin-1")
         # A leaf answers for its own path only: /v1/responses/ID is not
         # /v1/responses (a POST there must not start a new response).
-        if not any(hasattr(self, "render_" + m) for m in ("GET", "POST")) or (
+        if not any(hasattr(self, "render_" + m) for m in _METHODS) or (
                 self.isLeaf and any(request.postpath or ())):
             return cast(int, self.getChild(b"", request).render(request))
         if not hasattr(self, "render_" + method):
             request.setHeader(b"allow", b", ".join(
-                m.encode() for m in ("GET", "POST") if hasattr(self, "render_" + m)))
+                m.encode() for m in _METHODS if hasattr(self, "render_" + m)))
             writeError(request, RelayError(
                 405, "Method {} is not allowed on {}.".format(
                     method, request.path.decode("latin-1")), code="method_not_allowed"))

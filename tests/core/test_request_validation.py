@@ -139,17 +139,13 @@ class ValidationTests(BadRequestMixin, SynchronousTestCase):
         bad({"type": "json_schema", "name": "n", "schema": {}, "strict": "yes"},
             "text.format.strict", "invalid_type")
 
-    def test_previousResponseId(self) -> None:
+    def test_previousResponseIdNotForwarded(self) -> None:
         """
-        The relay stores nothing, so any previous response is not found.
+        The shell expands C{previous_response_id} before translation
+        (L{codex_relay._web.conversations}); the Chat body never carries it.
         """
-        error = self.assertBadRequest(
-            {"model": "m", "input": "x", "previous_response_id": "resp_1"},
-            "previous_response_id", "previous_response_not_found")
-        self.assertEqual(
-            error.message,
-            "Previous response with id 'resp_1' not found. This relay keeps no stored "
-            "responses; send the full input instead.")
+        chat = translate({"model": "m", "input": "x", "previous_response_id": "resp_1"})
+        self.assertNotIn("previous_response_id", chat.body)
 
     def test_statefulFeatures(self) -> None:
         """

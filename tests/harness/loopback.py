@@ -72,7 +72,10 @@ class ConnectionLog:
         protocol.connectionLost = connectionLost
 
     async def allClosed(self) -> None:
-        await eventually(lambda: not self.open, "connections still open")
+        # A connection upgraded to a WebSocket has another connectionLost:
+        # its transport tells.
+        await eventually(lambda: not self.open or not any(
+            t.connected for t in self.transports), "connections still open")
 
 
 async def eventually(predicate: Callable[[], bool], what: str,

@@ -37,7 +37,7 @@ class ErrorTests(SynchronousTestCase):
     def test_unknownTopLevelKey(self) -> None:
         self.fails('default = "a"\n' + TWO,
                    "relay.toml: default: unknown key; allowed: default_upstream, routes, "
-                   "upstreams", path="default")
+                   "store, upstreams", path="default")
 
     def test_noUpstreams(self) -> None:
         message = ("relay.toml: upstreams: at least one upstream is required "

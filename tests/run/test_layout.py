@@ -4,7 +4,8 @@ The package layout is the architecture, and these tests keep it so:
   - C{_core} is sans-IO: it imports nothing else of the relay, and neither
     Twisted, treq nor zope; importing it loads none of them;
   - C{_providers} imports only C{_core}, and no Twisted either;
-  - C{_web} imports C{_core} and C{_providers};
+  - C{_store} (where responses are kept) imports only C{_core};
+  - C{_web} imports C{_core}, C{_providers} and C{_store};
   - C{_run} imports the packages below it, and C{_tools} only from its CLI;
   - C{_tools} imports what it needs, except C{_run}.
 """
@@ -17,13 +18,14 @@ from pathlib import Path
 from twisted.trial.unittest import SynchronousTestCase
 
 PACKAGE = Path(__file__).parent.parent.parent / "codex_relay"
-LAYERS = ("_core", "_providers", "_web", "_run", "_tools")
+LAYERS = ("_core", "_providers", "_store", "_web", "_run", "_tools")
 ALLOWED = {
     "_core": {"_core"},
     "_providers": {"_core", "_providers"},
-    "_web": {"_core", "_providers", "_web"},
-    "_run": {"_core", "_providers", "_web", "_run"},
-    "_tools": {"_core", "_providers", "_web", "_tools"},
+    "_store": {"_core", "_store"},
+    "_web": {"_core", "_providers", "_store", "_web"},
+    "_run": {"_core", "_providers", "_store", "_web", "_run"},
+    "_tools": {"_core", "_providers", "_store", "_web", "_tools"},
 }
 IO = ("twisted", "treq", "zope")
 SANS_IO = ("_core", "_providers")

@@ -2,6 +2,8 @@
 The twistd plugin, its Options and makeService, driven with MemoryReactor.
 """
 
+import os
+
 from twisted.application.service import IServiceMaker
 from twisted.internet.testing import MemoryReactorClock
 from twisted.plugin import getPlugins
@@ -13,7 +15,10 @@ from codex_relay._run.tap import Options, configFromOptions, makeService
 
 
 def parse(argv: list[str], environ: dict[str, str] | None = None) -> Options:
-    options = Options(environ={} if environ is None else environ)
+    # The default store and its secret go under the run's XDG_STATE_HOME
+    # (tests/__init__.py), never the user's.
+    environ = dict({"XDG_STATE_HOME": os.environ["XDG_STATE_HOME"]}, **(environ or {}))
+    options = Options(environ=environ)
     options.parseOptions(argv)
     return options
 
@@ -99,7 +104,7 @@ class MakeServiceTests(SynchronousTestCase):
         stopService stops listening.
         """
         reactor = MemoryReactorClock()
-        options = parse(["--upstream", "http://127.0.0.1:9/v1",
+        options = parse(["--upstream", "http://127.0.0.1:9/v1", "--store", "memory",
                          "--listen", "tcp:4321:interface=127.0.0.1",
                          "--listen", "unix:relay.sock"])
         service = makeService(options, reactor=reactor)

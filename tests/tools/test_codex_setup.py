@@ -12,12 +12,10 @@ import tomllib
 
 from twisted.internet.threads import deferToThread
 from twisted.trial.unittest import SynchronousTestCase, TestCase
-from twisted.web.test.requesthelper import DummyRequest
 
 from codex_relay._tools.catalog import UnknownTemplate, buildCatalog
 from codex_relay._run.cli import relayBaseURL
 from codex_relay._tools.codex_setup import configSnippet
-from codex_relay._web.resource import ResponsesResource
 from tests.harness.sockets import serveUpstream
 from tests.harness.upstream import ScriptedUpstream
 
@@ -64,36 +62,15 @@ class ConfigSnippetTests(SynchronousTestCase):
         self.assertEqual(provider["base_url"], "http://127.0.0.1:4444/v1")
         self.assertEqual(provider["wire_api"], "responses")
         self.assertTrue(provider["env_key"])
-        self.assertFalse(provider["supports_websockets"])
+        self.assertTrue(provider["supports_websockets"])
+        off = tomllib.loads(configSnippet("http://127.0.0.1:4444/v1", "m", websocket=False))
+        self.assertFalse(off["model_providers"][off["model_provider"]]["supports_websockets"])
 
     def test_baseURL(self) -> None:
         self.assertEqual(relayBaseURL(["unix:/x", "tcp:5555:interface=0.0.0.0"]),
                          "http://127.0.0.1:5555/v1")
         self.assertEqual(relayBaseURL(["tcp:80:interface=\\:\\:1"]), "http://[::1]:80/v1")
         self.assertEqual(relayBaseURL(["tcp:81"]), "http://127.0.0.1:81/v1")
-
-
-class WebSocketUpgradeTests(SynchronousTestCase):
-    def render(self, headers: dict[bytes, bytes]) -> DummyRequest:
-        request = DummyRequest([b""])
-        request.method = b"GET"
-        for name, value in headers.items():
-            request.requestHeaders.setRawHeaders(name, [value])
-        ResponsesResource(None).render(request)  # type: ignore[arg-type]
-        return request
-
-    def test_upgradeGets426(self) -> None:
-        """
-        Codex with supports_websockets falls back to HTTP at once on 426
-        (a 405 cost it five reconnects).
-        """
-        request = self.render({b"upgrade": b"websocket", b"connection": b"Upgrade"})
-        self.assertEqual(request.responseCode, 426)
-        body = json.loads(b"".join(request.written))
-        self.assertEqual(body["error"]["code"], "websocket_unsupported")
-
-    def test_plainGetGets405(self) -> None:
-        self.assertEqual(self.render({}).responseCode, 405)
 
 
 def runCommand(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:

@@ -79,13 +79,8 @@ def _optional(request: dict[str, Any], key: str, types: tuple[Any, ...], what: s
 
 
 def _unsupported(request: dict[str, Any]) -> None:
-    previous = request.get("previous_response_id")
-    if previous is not None:
-        raise invalidRequest(
-            "Previous response with id '{}' not found. This relay keeps no stored responses; "
-            "send the full input instead.".format(previous),
-            "previous_response_id", "previous_response_not_found",
-        )
+    # previous_response_id and item_reference are resolved before: a
+    # request reaches translation whole (codex_relay._core.stored).
     for key, why in (("conversation", "keeps no conversations"),
                      ("prompt", "has no stored prompts")):
         if request.get(key) is not None:

@@ -36,7 +36,7 @@ def responseSkeleton(request: dict[str, Any], responseId: str, createdAt: int) -
         "model": request["model"],
         "output": [],
         "parallel_tool_calls": request.get("parallel_tool_calls") is not False,
-        "previous_response_id": None,
+        "previous_response_id": _string(request.get("previous_response_id")),
         "prompt_cache_key": request.get("prompt_cache_key"),
         "reasoning": {
             "effort": reasoning.get("effort"),
@@ -126,3 +126,6 @@ def estimateUsage(chatBody: dict[str, Any], output: list[dict[str, Any]]) -> dic
     produced = json.dumps(output, ensure_ascii=False)
     return usageObject(-(-len(prompt) // 4), -(-len(produced) // 4) if output else 0)
 
+
+def _string(value: object) -> str | None:
+    return value if isinstance(value, str) else None

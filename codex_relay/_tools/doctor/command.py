@@ -56,6 +56,7 @@ from codex_relay._tools.doctor.report import (
     exitStatus,
     passthroughReport,
     renderReport,
+    storeReport,
 )
 
 # -- Options ----------------------------------------------------------------------------
@@ -249,7 +250,8 @@ async def runDoctor(reactor: Any, config: RelayConfig, model: str | None,
     return reports
 
 
-def doctorCommand(options: usage.Options, config: RelayConfig) -> int:
+def doctorCommand(options: usage.Options, config: RelayConfig,
+                  sharedWithoutSecret: bool = False) -> int:
     """
     Run C{codex-relay doctor} to completion on the global reactor; the exit
     status.
@@ -261,7 +263,8 @@ def doctorCommand(options: usage.Options, config: RelayConfig) -> int:
 
     async def main(reactor: Any) -> None:
         reports = await runDoctor(reactor, config, options["model"], options["timeout"])
-        sys.stdout.write(renderReport(reports))
+        store = storeReport(config.store, sharedWithoutSecret)
+        sys.stdout.write(renderReport(reports, [store]))
         sys.stdout.flush()
         outcome["code"] = exitStatus(reports)
 

@@ -33,6 +33,7 @@ class UpstreamReport:
     baseURL: str
     checks: list[Check] = field(default_factory=list)
     tokens: int = 0
+    kind: str = "upstream"
 
     @property
     def failed(self) -> bool:
@@ -102,10 +103,16 @@ def passthroughReport(upstream: Upstream, fromFile: bool, models: Answer,
     return report
 
 
-def renderReport(reports: list[UpstreamReport]) -> str:
+def renderReport(reports: list[UpstreamReport],
+                 relay: list[UpstreamReport] | None = None) -> str:
     """
     The table, the next steps and the verdict.
+
+    @param relay: sections about the relay itself (its store): shown and
+        given next steps, but not counted among the upstreams.
     """
+    upstreams = reports
+    reports = [*reports, *(relay or [])]
     rows = [("check", "result", "detail")]
     for report in reports:
         rows += [(c.name, c.status, c.detail) for c in report.checks]
@@ -120,19 +127,20 @@ def renderReport(reports: list[UpstreamReport]) -> str:
     for report in reports:
         if lines:
             lines.append("")
-        lines.append("upstream {}: {}".format(report.name, report.baseURL))
+        lines.append("{} {}: {}".format(report.kind, report.name, report.baseURL))
         lines.append(line(rows[0]))
         seen: set[str] = set()
         for check in report.checks:
             lines.append(line((check.name, check.status, check.detail)))
             if check.nextStep and check.status in (FAIL, WARN) and check.nextStep not in seen:
                 seen.add(check.nextStep)
-                prefix = "{} {}".format(report.name, check.name) if len(reports) > 1 \
-                    else check.name
+                prefix = "{} {}".format(report.name, check.name) if (
+                    len(upstreams) > 1 and report.kind == "upstream") else check.name
                 steps.append("  - {}: {}".format(prefix, check.nextStep))
     if steps:
         lines += ["", "Next steps:"] + steps
     lines.append("")
+    reports = upstreams
     tokens = sum(report.tokens for report in reports)
     spent = " The probes used {} tokens.".format(tokens) if tokens else ""
     failed = [report.name for report in reports if report.failed]
@@ -144,6 +152,26 @@ def renderReport(reports: list[UpstreamReport]) -> str:
             "this upstream" if len(reports) == 1 else
             "every upstream ({})".format(len(reports)), spent))
     return "\n".join(lines) + "\n"
+
+
+def storeReport(store: str, sharedWithoutSecret: bool) -> UpstreamReport:
+    """
+    Where the relay keeps responses, and a warning when other relays may
+    share the store but this one's secret is random.
+    """
+    report = UpstreamReport("store", store, kind="relay")
+    if store == "none":
+        report.checks.append(Check("store", INFO, "no responses kept: previous_response_id "
+                                   "works only within one WebSocket connection"))
+    elif sharedWithoutSecret:
+        report.checks.append(Check(
+            "store", WARN, "shared (Redis), but --secret is random",
+            "give every relay that shares {} the same --secret (or "
+            "CODEX_RELAY_SECRET); with a random one, no other relay, nor this one after a "
+            "restart, can continue its responses".format(store)))
+    else:
+        report.checks.append(Check("store", INFO, "responses kept in " + store))
+    return report
 
 
 def exitStatus(reports: list[UpstreamReport]) -> int:

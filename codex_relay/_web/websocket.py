@@ -1,0 +1,208 @@
+"""
+Responses over WebSocket (C{GET /v1/responses} with C{Upgrade: websocket}),
+as Codex speaks it: each C{response.create} text message is one request,
+answered by its events, one text frame each.  The connection remembers its
+own chain, so a request may send only what is new after
+C{previous_response_id} even with C{store: false}; a chain begun elsewhere
+comes from the store.
+"""
+
+from collections import deque
+from typing import Any
+
+from twisted.internet.defer import Deferred
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+from twisted.web.server import Request
+from twisted.web.websocket import WebSocketTransport
+
+from codex_relay._core.errors import RelayError, invalidRequest
+from codex_relay._core.stream.response import mapUsage, responseSkeleton
+from codex_relay._core.stored import wantsStore
+from codex_relay._web.conversations import Histories, storeUnavailable
+from codex_relay._web.exchange import RelayContext, ResponsesExchange
+from codex_relay._web.ids import newId, now
+from codex_relay._web.limits import parseJSONBody
+from codex_relay._web.outlet import WebSocketOutlet, errorEvent
+
+log = Logger()
+
+# Close codes (RFC 6455 §7.4.1).
+POLICY_VIOLATION = 1008
+MESSAGE_TOO_BIG = 1009
+# How many responses of its own chain one connection remembers.
+_CHAIN = 8
+# How many requests may wait for the one in progress.
+_PENDING = 4
+
+
+class ResponsesWebSocketFactory:
+    """
+    Makes the protocol of each upgraded C{/v1/responses} connection.
+    """
+
+    def __init__(self, context: RelayContext) -> None:
+        self._context = context
+
+    def buildProtocol(self, request: Request) -> "ResponsesWebSocket":
+        authorization = request.getHeader(b"authorization")
+        return ResponsesWebSocket(
+            self._context, request,
+            authorization.decode("latin-1") if authorization else None)
+
+
+class ResponsesWebSocket:
+    """
+    One WebSocket connection: its requests in turn, and its chain.
+    """
+
+    def __init__(self, context: RelayContext, upgraded: Request,
+                 authorization: str | None) -> None:
+        self._context = context
+        self._upgraded = upgraded
+        self._authorization = authorization
+        self._chain = Histories(_CHAIN)
+        self._transport: WebSocketTransport | None = None
+        self._running: Deferred[None] | None = None
+        self._exchange: ResponsesExchange | None = None
+        self._closed = False
+        self._pending: deque[dict[str, Any]] = deque()
+
+    def negotiationStarted(self, transport: WebSocketTransport) -> None:
+        self._transport = transport
+
+    def negotiationFinished(self) -> None:
+        pass
+
+    def pongReceived(self, payload: bytes) -> None:
+        pass
+
+    def bytesMessageReceived(self, data: bytes | bytearray) -> None:
+        self._refuse(invalidRequest(
+            "Send response.create as a text message; binary messages are not understood.",
+            None, "invalid_message"))
+
+    def textMessageReceived(self, message: str) -> None:
+        limit = self._context.config.maxBodyBytes
+        if len(message) > limit and len(message.encode("utf-8")) > limit:
+            log.info("WS /v1/responses: a message over {limit} bytes; closing", limit=limit)
+            self._close(MESSAGE_TOO_BIG)
+            return
+        try:
+            body = self._request(message)
+        except RelayError as error:
+            self._refuse(error)
+            return
+        if self._running is None:
+            self._begin(body)
+        elif len(self._pending) < _PENDING:
+            # The client may send the next request as soon as it has the
+            # terminal event, before this exchange has wound down: it waits.
+            self._pending.append(body)
+        else:
+            self._refuse(invalidRequest(
+                "Too many requests are waiting on this connection; wait for their "
+                "terminal events.", None, "too_many_pending"))
+
+    def _begin(self, body: dict[str, Any]) -> None:
+        if body.pop("generate", True) is False:
+            self._start(self._prewarm(body))
+        else:
+            self._start(self._respond(body))
+
+    def connectionLost(self, reason: Failure) -> None:
+        # Codex ends an exec by dropping the connection: cancel as over HTTP.
+        self._closed = True
+        if self._exchange is not None:
+            self._exchange.gone = True
+        if self._running is not None:
+            self._running.cancel()
+
+    def _request(self, message: str) -> dict[str, Any]:
+        body = parseJSONBody(message.encode("utf-8"))
+        if not isinstance(body, dict):
+            raise invalidRequest("A message must be a JSON object.", None, "invalid_message")
+        kind = body.pop("type", None)
+        if kind != "response.create":
+            raise invalidRequest(
+                "Unknown message type {!r}; this endpoint takes response.create.".format(kind),
+                "type", "invalid_message")
+        if not isinstance(body.get("generate", True), bool):
+            raise invalidRequest("'generate' must be a boolean.", "generate", "invalid_type")
+        # Events are the only answer a WebSocket has.
+        body["stream"] = True
+        return body
+
+    def _start(self, work: Any) -> None:
+        running = self._running = Deferred.fromCoroutine(work)
+
+        def done(result: object) -> None:
+            self._running = self._exchange = None
+            if isinstance(result, Failure) and not self._closed:
+                log.failure("WS /v1/responses", result)
+                self._close(POLICY_VIOLATION if result.check(RelayError) else 1011)
+            if self._pending and not self._closed:
+                self._begin(self._pending.popleft())
+
+        running.addBoth(done)
+
+    async def _respond(self, body: dict[str, Any]) -> None:
+        assert self._transport is not None
+        exchange = self._exchange = ResponsesExchange(
+            self._context, self._outlet(body), self._chain)
+        total = self._context.config.totalTimeout
+        timer = self._context.reactor.callLater(total, self._expire, exchange, total)
+        try:
+            await exchange.run()
+        finally:
+            if timer.active():
+                timer.cancel()
+        if not exchange.answered and not self._closed:
+            # Never leave Codex waiting on a response without an end.
+            exchange.lastResort("The relay failed to finish the response.")
+
+    def _expire(self, exchange: ResponsesExchange, seconds: float) -> None:
+        exchange.timedOut = "The response took longer than {:g} seconds.".format(seconds)
+        if self._running is not None:
+            self._running.cancel()
+
+    async def _prewarm(self, body: dict[str, Any]) -> None:
+        """
+        C{generate: false}: nothing goes upstream.  The input is remembered
+        as the start of the chain, and answered by an empty response.
+        """
+        assert self._transport is not None
+        conversations = self._context.conversations
+        owner = conversations.owner(self._authorization)
+        if not isinstance(body.get("model"), str):
+            raise invalidRequest("'model' must be a string.", "model", "invalid_type")
+        try:
+            expanded = await conversations.expand(body, owner, self._chain)
+        except RelayError as error:
+            self._refuse(error)
+            return
+        response = responseSkeleton(body, newId("resp_"), now())
+        started = [{"type": kind, "sequence_number": number, "response": dict(response)}
+                   for number, kind in enumerate(("response.created", "response.in_progress"))]
+        response.update(status="completed", completed_at=now(), usage=mapUsage({}))
+        try:
+            await conversations.keep(expanded, owner, response, wantsStore(body),
+                                     self._chain)
+        except Exception as error:
+            self._refuse(storeUnavailable(error, None))
+            return
+        self._outlet(body).writeEvents([*started, {
+            "type": "response.completed", "sequence_number": 2, "response": response}])
+
+    def _outlet(self, body: dict[str, Any]) -> WebSocketOutlet:
+        assert self._transport is not None
+        return WebSocketOutlet(self._transport, self._upgraded, body, self._authorization)
+
+    def _refuse(self, error: RelayError) -> None:
+        if self._transport is not None and not self._closed:
+            self._transport.sendTextMessage(errorEvent(error))
+
+    def _close(self, code: int) -> None:
+        if self._transport is not None and not self._closed:
+            self._closed = True
+            self._transport.loseConnection(code)
