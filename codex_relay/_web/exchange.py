@@ -9,68 +9,34 @@ import dataclasses
 import json
 from collections.abc import Awaitable, Callable
 from functools import partial
-from dataclasses import dataclass, field
 from typing import Any
 
 from twisted.internet.defer import CancelledError, Deferred, succeed
 from twisted.logger import Logger
 
 from codex_relay._providers.adapt import adaptRequest, contentFilter, healedCalls
-from codex_relay._providers.errors import mapUpstreamError
 from codex_relay._web.body import PacedBody, RelayedBody, TranslatingBody
-from codex_relay._web.config import RelayConfig
 from codex_relay._core.errors import (
     RelayError,
     upstreamJSONObject,
 )
 from codex_relay._core.stream.passthrough import PassthroughStream, forwardedBody
-from codex_relay._providers.rejections import RejectionMemory, rejectedParameter, withoutParameter
 from codex_relay._core.request.tools import Notice
-from codex_relay._core.request.translate import ChatRequest, translateRequest
+from codex_relay._core.request.translate import translateRequest
 from codex_relay._core.stream.response import failedResponse
-from codex_relay._providers.routes import RESPONSES, Route, RoutingTable
+from codex_relay._providers.routes import RESPONSES, Route
 from codex_relay._core.sse import encodeEvent
 from codex_relay._core.stream.translator import StreamTranslator
-from codex_relay._web.upstream import UpstreamClient
+from codex_relay._web.calls import UpstreamCall
+from codex_relay._web.context import RelayContext
 from codex_relay._web.ids import newId, now
-from codex_relay._web.failures import classify, unreachable
+from codex_relay._web.failures import classify
 from codex_relay._core.stored import inputItems, wantsStore
-from codex_relay._web.conversations import Conversations, Expanded, Histories
+from codex_relay._web.conversations import Expanded, Histories
 from codex_relay._web.outlet import Outlet
 from codex_relay._web.serving import Watch
 
 log = Logger()
-
-
-@dataclass
-class RelayContext:
-    """
-    What every exchange of one relay shares.
-
-    @ivar table: where each model goes.
-    @ivar learned: parameters each upstream and model rejected, left out
-        for a while.
-    """
-
-    config: RelayConfig
-    client: UpstreamClient
-    reactor: Any
-    table: RoutingTable
-    conversations: Conversations
-    learned: RejectionMemory = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.learned = RejectionMemory(lambda: self.reactor.seconds())
-        self._notices: set[str] = set()
-
-    def firstNotice(self, notice: str) -> bool:
-        """
-        Whether C{notice} is new, and so worth its one log line.
-        """
-        if notice in self._notices or len(self._notices) >= 64:
-            return False
-        self._notices.add(notice)
-        return True
 
 
 class ResponsesExchange(Watch):
@@ -194,7 +160,7 @@ class ResponsesExchange(Watch):
         healer = contentFilter(route.profile, route.heal, chat.body.get("tools"))
         translator = self._translator = StreamTranslator(
             body, chat, settings, contentFilter=healer, ids=newId, clock=now)
-        response = await self._send(route, chat)
+        response = await self._call(route).send(chat)
         if _isSSE(response):
             if chat.stream:
                 self._startStream()
@@ -205,7 +171,7 @@ class ResponsesExchange(Watch):
         else:
             # A whole completion, asked for or not: read it before any byte
             # goes out, so a bad body is still an HTTP error.
-            completion = upstreamJSONObject(await self._content(response, route))
+            completion = upstreamJSONObject(await self._call(route).content(response))
             if chat.stream:
                 self._startStream()
             self._emit(translator.feedChunk(completion))
@@ -249,13 +215,14 @@ class ResponsesExchange(Watch):
         self._limitTime(route)
         stream = self._passthrough = PassthroughStream(body, ids=newId, clock=now)
         expanded, owner = await self._expandLocally(body)
-        response = await self._post(route, "/responses",
+        call = self._call(route)
+        response = await call.post("/responses",
                                     forwardedBody(expanded.body, route.upstreamModel),
                                     body.get("stream") is True)
         if response.code >= 300:
-            raise self._upstreamError(response, await self._content(response, route))
+            raise call.error(response, await call.content(response))
         if not _isSSE(response):
-            raw = await self._content(response, route)
+            raw = await call.content(response)
             stream.whole(raw)
             self._writeJSON(raw, response.code)
             return
@@ -290,9 +257,6 @@ class ResponsesExchange(Watch):
         if total is not None:
             self.limitTime(total, "The response took longer than {:g} seconds.".format(total))
 
-    async def _content(self, response: Any, route: Route) -> bytes:
-        return await self._client.content(response, route.upstream)
-
     def _forward(self, data: bytes) -> None:
         if not self._streaming:
             self._startStream()
@@ -300,55 +264,9 @@ class ResponsesExchange(Watch):
             self._outlet.writeStreamBytes(data)
             self._ended = self._passthrough is not None and self._passthrough.finished
 
-    async def _post(self, route: Route, path: str, body: bytes, stream: bool) -> Any:
-        """
-        POST C{body} to C{path} of the route's upstream, with the key
-        handling of L{UpstreamClient.post}; the response once its headers
-        arrived (within the headers timeout).
-        """
-        return await self._awaitHeaders(self._client.post(
-            route.upstream, path, body, stream, self._outlet.authorization),
-            route.upstream.headersTimeout or self._config.headersTimeout)
-
-    def _upstreamError(self, response: Any, text: bytes) -> RelayError:
-        # Redirects are not followed: an error too.
-        retryAfter = response.headers.getRawHeaders(b"retry-after", [b""])[0]
-        return mapUpstreamError(response.code, text, retryAfter.decode("latin-1"),
-                                self._config.retryAfter)
-
-    async def _send(self, route: Route, chat: ChatRequest) -> Any:
-        """
-        Send C{chat} upstream; on a 400/422 naming one parameter the upstream
-        does not take, send it once more without, and remember that.
-        """
-        for attempt in range(2):
-            response = await self._post(route, "/chat/completions",
-                                        json.dumps(chat.body).encode("utf-8"), chat.stream)
-            if response.code < 300:
-                return response
-            text = await self._content(response, route)
-            rejected = rejectedParameter(response.code, text) if attempt == 0 else None
-            if rejected is None or not withoutParameter(chat.body, rejected):
-                raise self._upstreamError(response, text)
-            self._context.learned.learn(route.upstream.name, route.upstreamModel, rejected)
-            log.warn("{model}: upstream {upstream} rejected {parameter!r}; retrying "
-                     "without it, and leaving it out for a while", model=self._model,
-                     upstream=route.upstream.name, parameter=rejected)
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    async def _awaitHeaders(self, pending: Deferred[Any], timeout: float) -> Any:
-        def expired(result: Any, seconds: float) -> Any:
-            self.timedOut = "The upstream sent no response headers within {:g} seconds.".format(
-                seconds)
-            return result
-
-        pending.addTimeout(timeout, self._reactor, onTimeoutCancel=expired)
-        try:
-            return await pending
-        except Exception as error:
-            if self.gone or self.timedOut:
-                raise CancelledError() from error
-            raise unreachable(error, "request") from error
+    def _call(self, route: Route) -> UpstreamCall:
+        return UpstreamCall(self._context, route, self._outlet.authorization, self,
+                            self._model)
 
     def _startStream(self) -> None:
         self._outlet.startStream()

@@ -23,7 +23,7 @@ from twisted.web.server import NOT_DONE_YET, Request
 
 from codex_relay._core.errors import RelayError
 from codex_relay._providers.errors import mapUpstreamError
-from codex_relay._web.exchange import RelayContext
+from codex_relay._web.context import RelayContext
 from codex_relay._web.failures import classify
 from codex_relay._providers.profiles import detectProfileFromModels
 from codex_relay._providers.routes import CHAT, Upstream, mergeModelLists

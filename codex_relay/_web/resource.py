@@ -12,7 +12,8 @@ from twisted.web.websocket import WebSocketResource
 
 from codex_relay._web.config import RelayConfig
 from codex_relay._core.errors import RelayError
-from codex_relay._web.exchange import RelayContext, ResponsesExchange
+from codex_relay._web.context import RelayContext
+from codex_relay._web.exchange import ResponsesExchange
 from codex_relay._web.serving import writeError
 from codex_relay._web.models import ModelsResource
 from codex_relay._web.serving import EnvelopeResource, serve

@@ -20,7 +20,8 @@ from codex_relay._core.errors import RelayError, invalidRequest
 from codex_relay._core.stream.response import mapUsage, responseSkeleton
 from codex_relay._core.stored import wantsStore
 from codex_relay._web.conversations import Histories, storeUnavailable
-from codex_relay._web.exchange import RelayContext, ResponsesExchange
+from codex_relay._web.context import RelayContext
+from codex_relay._web.exchange import ResponsesExchange
 from codex_relay._web.ids import newId, now
 from codex_relay._web.limits import parseJSONBody
 from codex_relay._web.outlet import WebSocketOutlet, errorEvent
