@@ -49,14 +49,16 @@ class StoredResponse:
     def itemIds(self) -> list[str]:
         """
         The ids an C{item_reference} may name: every output item's, and
-        those of the input items that carry one.
+        those of the input items that carry one (references themselves
+        excepted: they name another item).
         """
         return [item["id"] for item in (*self.input, *self.output)
-                if isinstance(item, dict) and isinstance(item.get("id"), str)]
+                if isinstance(item, dict) and isinstance(item.get("id"), str)
+                and not _isReference(item)]
 
     def item(self, itemId: str) -> dict[str, Any] | None:
         for item in (*self.output, *self.input):
-            if isinstance(item, dict) and item.get("id") == itemId:
+            if isinstance(item, dict) and item.get("id") == itemId and not _isReference(item):
                 return item
         return None
 
@@ -173,17 +175,22 @@ def wantsStore(body: dict[str, Any]) -> bool:
     return body.get("store") is not False
 
 
-def listedItems(record: StoredResponse) -> list[dict[str, Any]]:
+def listedItems(record: StoredResponse,
+                found: dict[str, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
     """
     The record's input items as C{GET .../input_items} lists them: each with
     an id (a stable one derived from the response id when the client sent
     none) and messages with their content as a list of parts.
+
+    @param found: the stored items its C{item_reference}s name, listed in
+        their place; a reference to an item gone meanwhile is left out.
     """
     listed = []
-    for index, item in enumerate(record.input):
-        if not isinstance(item, dict):
+    for index, sent in enumerate(record.input):
+        named = (found or {}).get(sent["id"]) if _isReference(sent) else sent
+        if not isinstance(named, dict):
             continue
-        item = dict(item)
+        item = dict(named)
         if "type" not in item and "role" in item:
             item["type"] = "message"
         if item.get("type") == "message" and isinstance(item.get("content"), str):
@@ -192,8 +199,8 @@ def listedItems(record: StoredResponse) -> list[dict[str, Any]]:
         if not isinstance(item.get("id"), str):
             digest = hashlib.sha256("{}:{}".format(record.id, index).encode()).hexdigest()
             item["id"] = "item_" + digest[:32]
-        if item.get("type") == "message":
-            item.setdefault("status", "completed")
+        # The SDK's item types require a status.
+        item.setdefault("status", "completed")
         listed.append(item)
     return listed
 

@@ -99,8 +99,6 @@ class Conversations:
         self._secret = secret
         self._clock = clock
         self._retention = retention
-        # Chains that go on at this relay skip the walk through the store.
-        self._recent = Histories(256)
 
     def owner(self, authorization: str | None) -> str:
         return ownerOf(self._secret, authorization)
@@ -147,10 +145,8 @@ class Conversations:
         await self.store.put(StoredResponse(
             response["id"], owner, response, expanded.received, expanded.previous,
             now, now + self._retention))
-        self._recent.put(owner, response["id"], items)
 
     async def forget(self, owner: str, responseId: str) -> bool:
-        self._recent.forget(owner, responseId)
         return self.store is not None and await self.store.delete(owner, responseId)
 
     async def _history(self, owner: str, previous: str,
@@ -161,13 +157,8 @@ class Conversations:
                 return items
         if self.store is None:
             raise notFound(previous)
-        items = self._recent.get(owner, previous)
-        if items is not None:
-            # Deleted or expired meanwhile, maybe by another relay: ask.
-            if await self.store.get(owner, previous) is None:
-                self._recent.forget(owner, previous)
-                raise notFound(previous)
-            return items
+        # Every link is read, on whichever relay: a chain with a deleted or
+        # expired response in it is not found anywhere.
         chain: list[StoredResponse] = []
         responseId: str | None = previous
         while responseId is not None:

@@ -12,7 +12,7 @@ from twisted.web.resource import IResource
 from twisted.web.server import NOT_DONE_YET, Request
 
 from codex_relay._core.errors import RelayError, invalidRequest
-from codex_relay._core.stored import StoredResponse, listedItems
+from codex_relay._core.stored import StoredResponse, listedItems, referencedIds
 from codex_relay._web.conversations import Conversations, storeUnavailable
 from codex_relay._web.serving import EnvelopeResource, ErrorResource, Watch, serve, writeError
 
@@ -89,7 +89,8 @@ class InputItemsResource(EnvelopeResource):
         async def work() -> None:
             limit, order, after = _paging(request)
             record = await _load(self._conversations, request, self._id)
-            _writeJSON(request, page(listedItems(record), limit, order, after))
+            found = await _referenced(self._conversations, request, record)
+            _writeJSON(request, page(listedItems(record, found), limit, order, after))
 
         _serveStored(request, work, self._reactor)
         return NOT_DONE_YET
@@ -152,6 +153,15 @@ async def _load(conversations: Conversations, request: Request,
     if record is None:
         raise _notFound(responseId)
     return record
+
+
+async def _referenced(conversations: Conversations, request: Request,
+                      record: StoredResponse) -> dict[str, dict[str, Any]]:
+    wanted = referencedIds(record.input)
+    if not wanted or conversations.store is None:
+        return {}
+    return await conversations.store.items(
+        conversations.owner(_authorization(request)), wanted)
 
 
 def _serveStored(request: Request, work: Any, reactor: Any) -> None:
