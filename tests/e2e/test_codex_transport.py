@@ -12,15 +12,15 @@ class TransportTests(CodexFlowTestCase):
     Codex's transport settings and the response details it reacts to.
     """
 
-    async def test_webSocketsOnFallsBackAtOnce(self) -> None:
+    async def test_webSocketOffFallsBackAtOnce(self) -> None:
         """
-        With C{supports_websockets = true}, Codex first asks to upgrade
-        C{GET /v1/responses}; the relay's 426 makes it fall back to HTTP at
-        once (a 405 cost five reconnects, about 6 s), with no reconnect
-        message.
+        With C{supports_websockets = true} but the relay's C{--websocket
+        off}, Codex's upgrade of C{GET /v1/responses} gets a 426, which
+        makes it fall back to HTTP at once (a 405 cost five reconnects,
+        about 6 s), with no reconnect message.
         """
         upstream, url = await self.serveUpstream(lambda body, received: textReply("Hi there."))
-        environment = self.environment(self.startRelay(url),
+        environment = self.environment(self.startRelay(url, websocket="off"),
                                        provider={"supports_websockets": True})
         run = await self.codex(environment, "Hi.")
 

@@ -2,7 +2,7 @@
 Running the real Codex CLI (pinned: L{CODEX_VERSION}) in tests, offline.
 
 The binary comes from the environment variable C{CODEX_RELAY_CODEX_BIN}
-(install it with C{npm install --prefix DIR @openai/codex@0.169.0} and
+(install it with C{npm install --prefix DIR @openai/codex@VERSION} and
 point the variable at C{DIR/node_modules/.bin/codex}).  L{requireCodex}
 skips, loudly, when the variable is absent, except under CI
 (C{CI=true}), where a missing Codex is a failure.
@@ -36,7 +36,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-CODEX_VERSION = "0.169.0"
+CODEX_VERSION = "0.171.0"
 BIN_VARIABLE = "CODEX_RELAY_CODEX_BIN"
 PROVIDER = "relay"
 CLIENT_KEY_VARIABLE = "CODEX_RELAY_TEST_API_KEY"
@@ -59,9 +59,7 @@ _MISSING = """
 
 
 class CodexUnavailable(Exception):
-    """
-    The Codex binary is not usable; the message says why.
-    """
+    """The Codex binary is not usable; the message says why."""
 
 
 _warned = False
@@ -70,10 +68,7 @@ _versionLock = threading.Lock()
 
 
 def codexBinary() -> str | None:
-    """
-    The path in C{CODEX_RELAY_CODEX_BIN}, or L{None} when it is unset or
-    empty.
-    """
+    """The path in C{CODEX_RELAY_CODEX_BIN}, or L{None} when unset or empty."""
     return os.environ.get(BIN_VARIABLE) or None
 
 
@@ -136,9 +131,7 @@ def requireCodex(case: Any) -> str:
 
 
 def bundledModels(binary: str) -> dict:
-    """
-    The output of C{codex debug models --bundled}.
-    """
+    """The output of C{codex debug models --bundled}."""
     home = tempfile.mkdtemp(prefix="codex-relay-models-")
     try:
         result = subprocess.run(
@@ -173,6 +166,7 @@ def configTOML(
     catalogPath: str | None = None,
     provider: dict[str, object] | None = None,
     top: dict[str, object] | None = None,
+    websockets: bool = False,
 ) -> str:
     """
     A C{config.toml} for Codex talking to C{baseURL} (the relay's C{/v1})
@@ -181,6 +175,8 @@ def configTOML(
     @param provider: more keys of the provider table
         (C{stream_max_retries}, C{request_max_retries}, ...).
     @param top: more top-level keys.
+    @param websockets: C{supports_websockets}: Responses over WebSocket
+        first (CODEX.md §9), else HTTP only.
     """
     lines = [
         "model = {}".format(_tomlValue(model)),
@@ -205,7 +201,7 @@ def configTOML(
         "env_key = {}".format(_tomlValue(CLIENT_KEY_VARIABLE)),
         'wire_api = "responses"',
     ]
-    for key, value in {"supports_websockets": False, **(provider or {})}.items():
+    for key, value in {"supports_websockets": websockets, **(provider or {})}.items():
         lines.append("{} = {}".format(key, _tomlValue(value)))
     return "\n".join(lines) + "\n"
 
@@ -260,6 +256,8 @@ class CodexEnvironment:
 
     @ivar catalog: a model catalog (C{{"models": [...]}}) written next to
         the config and named by C{model_catalog_json}, or L{None}.
+    @ivar ephemeral: run with C{--ephemeral}; without it Codex keeps its
+        sessions in C{CODEX_HOME}, for C{exec resume}.
     """
 
     binary: str
@@ -269,6 +267,8 @@ class CodexEnvironment:
     provider: dict[str, object] = field(default_factory=dict)
     top: dict[str, object] = field(default_factory=dict)
     extraEnv: dict[str, str] = field(default_factory=dict)
+    websockets: bool = False
+    ephemeral: bool = True
     root: str = ""
 
     def __post_init__(self) -> None:
@@ -285,7 +285,8 @@ class CodexEnvironment:
             with open(catalogPath, "w") as f:
                 json.dump(self.catalog, f)
         with open(os.path.join(self.home, "config.toml"), "w") as f:
-            f.write(configTOML(self.baseURL, self.model, catalogPath, self.provider, self.top))
+            f.write(configTOML(self.baseURL, self.model, catalogPath, self.provider, self.top,
+                               self.websockets))
 
     def environ(self) -> dict[str, str]:
         """
@@ -302,8 +303,7 @@ class CodexEnvironment:
             "RUST_LOG": "codex_api=debug",
             "NO_COLOR": "1",
             CLIENT_KEY_VARIABLE: CLIENT_KEY,
-            "NO_PROXY": "127.0.0.1,localhost",
-            "no_proxy": "127.0.0.1,localhost",
+            "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost",
         })
         for name in ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY"):
             env[name] = env[name.lower()] = CLOSED_PROXY
@@ -311,15 +311,18 @@ class CodexEnvironment:
         return env
 
     def run(self, prompt: str, timeout: float = DEFAULT_TIMEOUT,
-            extraArgs: tuple[str, ...] = ()) -> CodexRun:
+            extraArgs: tuple[str, ...] = (), resume: bool = False) -> CodexRun:
         """
-        Run C{codex exec PROMPT} to the end, or kill it (its whole process
-        group) after C{timeout} seconds.  Blocking.
+        Run C{codex exec PROMPT} (C{codex exec resume --last PROMPT} with
+        C{resume}) to the end, or kill it (its whole process group) after
+        C{timeout} seconds.  Blocking.
         """
         answerPath = os.path.join(self.root, "answer-{}.txt".format(time.monotonic_ns()))
-        args = [self.binary, "exec", "--skip-git-repo-check", "--ephemeral",
+        args = [self.binary, "exec", "--skip-git-repo-check",
+                *(("--ephemeral",) if self.ephemeral else ()),
                 "--dangerously-bypass-approvals-and-sandbox", "-C", self.workdir,
-                "-o", answerPath, *extraArgs, prompt]
+                "-o", answerPath, *extraArgs, *(("resume", "--last") if resume else ()),
+                prompt]
         started = time.monotonic()
         process = subprocess.Popen(
             args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -355,9 +358,7 @@ class CodexEnvironment:
 
 
 def stopProcess(process: subprocess.Popen) -> None:
-    """
-    Stop a child (SIGTERM, then SIGKILL after 10 s) and collect it.  Blocking.
-    """
+    """Stop a child (SIGTERM, then SIGKILL after 10 s) and collect it.  Blocking."""
     process.terminate()
     try:
         process.wait(timeout=10)

@@ -1,5 +1,5 @@
 """
-The Codex end-to-end harness: the real Codex CLI (0.169.0, see
+The Codex end-to-end harness: the real Codex CLI (0.171.0, see
 L{tests.harness.codex}) driven through codex-relay, run as a separate
 process by L{codex_relay.start}, onto a scripted Chat Completions upstream
 (L{tests.harness.upstream.ScriptedUpstream}) served on a loopback port by the
@@ -29,13 +29,18 @@ import os
 import subprocess
 import traceback
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from twisted.internet import reactor
 from twisted.internet.endpoints import serverFromString
 from twisted.internet.threads import deferToThread
+from twisted.protocols import portforward
 from twisted.trial.unittest import TestCase
 from twisted.web.server import Site
+from wsproto import ConnectionType
+from wsproto.connection import Connection
+from wsproto.events import TextMessage
 
 from codex_relay import start
 from codex_relay._tools.catalog import buildCatalog
@@ -186,16 +191,35 @@ class CodexFlowTestCase(TestCase):
         return relay
 
     def environment(self, relay: subprocess.Popen, model: str = FALLBACK_MODEL,
-                    catalog: bool = False, **options: Any) -> CodexEnvironment:
+                    catalog: bool = False, baseURL: str | None = None,
+                    **options: Any) -> CodexEnvironment:
+        """
+        @param baseURL: where Codex goes instead of C{relay} (a L{Tap}).
+        """
         environment = CodexEnvironment(
-            self.binary, relay.base_url, model=model,  # type: ignore[attr-defined]
-            catalog=relayCatalog(self.binary) if catalog else None, **options)
+            self.binary, baseURL or relay.base_url,  # type: ignore[attr-defined]
+            model=model, catalog=relayCatalog(self.binary) if catalog else None, **options)
         self.addCleanup(environment.cleanup)
         return environment
 
+    async def serveTap(self, relay: subprocess.Popen) -> tuple["Tap", str]:
+        """
+        Serve a L{Tap} onto C{relay}'s port (whichever relay listens there),
+        and return it with the base URL Codex should use.
+        """
+        tap = Tap("127.0.0.1", relay.port)  # type: ignore[attr-defined]
+        factory = trackingFactory(tap)
+        port = await serverFromString(reactor, "tcp:0:interface=127.0.0.1").listen(factory)
+        self.addCleanup(port.stopListening)
+        self.addCleanup(factory.closeAll, reactor)
+        return tap, "http://127.0.0.1:{}/v1".format(port.getHost().port)
+
     async def codex(self, environment: CodexEnvironment, prompt: str,
-                    timeout: float = 45.0) -> CodexRun:
-        run = await deferToThread(environment.run, prompt, timeout)
+                    timeout: float = 45.0, **options: Any) -> CodexRun:
+        """
+        Run Codex (C{options} go to L{CodexEnvironment.run}).
+        """
+        run = await deferToThread(environment.run, prompt, timeout, **options)
         if os.environ.get("CODEX_RELAY_TEST_VERBOSE"):
             print("\n{}: {}\n{}".format(self.id(), " ".join(run.args[1:]), run.describe()))
         self.assertEqual(getattr(self, "scriptErrors", []), [])
@@ -215,3 +239,103 @@ class CodexFlowTestCase(TestCase):
         self.assertEqual(run.returncode, 1, run.describe())
         for fragment in fragments:
             self.assertIn(fragment, run.stderr, run.describe())
+
+
+@dataclass
+class Tapped:
+    """
+    One TCP connection through a L{Tap}: the bytes each way.
+    """
+
+    sent: list[bytes] = field(default_factory=list)
+    received: list[bytes] = field(default_factory=list)
+
+    @property
+    def head(self) -> str:
+        """
+        The first request's line and headers, lower-cased.
+        """
+        return b"".join(self.sent).partition(b"\r\n\r\n")[0].decode("latin-1").lower()
+
+    @property
+    def upgraded(self) -> bool:
+        """
+        A WebSocket upgrade that the server accepted.
+        """
+        return ("upgrade: websocket" in self.head
+                and b"".join(self.received).startswith(b"HTTP/1.1 101"))
+
+    def messages(self) -> list[Any]:
+        """
+        The client's text messages, decoded from JSON.
+        """
+        return _messages(self.sent, ConnectionType.SERVER)
+
+    def events(self) -> list[Any]:
+        """
+        The server's text messages (its events), decoded from JSON.
+        """
+        return _messages(self.received, ConnectionType.CLIENT)
+
+
+def _messages(chunks: list[bytes], side: ConnectionType) -> list[Any]:
+    # Frames after the handshake; the relay offers no compression.
+    connection = Connection(side)
+    connection.receive_data(b"".join(chunks).partition(b"\r\n\r\n")[2])
+    found, parts = [], []
+    for event in connection.events():
+        if isinstance(event, TextMessage):
+            parts.append(event.data)
+            if event.message_finished:
+                found.append(json.loads("".join(parts)))
+                parts = []
+    return found
+
+
+class _TapClient(portforward.ProxyClient):
+    def dataReceived(self, data: bytes) -> None:
+        self.peer.tapped.received.append(data)  # type: ignore[union-attr]
+        super().dataReceived(data)
+
+
+class _TapClientFactory(portforward.ProxyClientFactory):
+    protocol = _TapClient
+    noisy = False
+
+
+class _TapServer(portforward.ProxyServer):
+    clientProtocolFactory = _TapClientFactory
+
+    def connectionMade(self) -> None:
+        self.tapped = Tapped()
+        self.factory.connections.append(self.tapped)  # type: ignore[attr-defined]
+        super().connectionMade()
+
+    def dataReceived(self, data: bytes) -> None:
+        self.tapped.sent.append(data)
+        super().dataReceived(data)
+
+
+class Tap(portforward.ProxyFactory):
+    """
+    A TCP forwarder in front of the relay that keeps what crosses it, so a
+    test sees Codex's WebSocket messages (C{connections}, a L{Tapped} each).
+    """
+
+    protocol = _TapServer
+    noisy = False
+
+    def __init__(self, host: str, port: int) -> None:
+        super().__init__(host, port)
+        self.connections: list[Tapped] = []
+
+    def upgrades(self) -> list[Tapped]:
+        return [c for c in self.connections if c.upgraded]
+
+    def posts(self, connections: list[Tapped] | None = None) -> int:
+        """
+        How many HTTP requests went to C{POST /v1/responses} (on
+        C{connections}, by default all).
+        """
+        return sum(b"".join(c.sent).count(b"POST /v1/responses ")
+                   for c in (self.connections if connections is None else connections))
