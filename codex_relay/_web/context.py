@@ -9,6 +9,7 @@ from typing import Any
 
 from codex_relay._providers.rejections import RejectionMemory
 from codex_relay._providers.routes import RoutingTable
+from codex_relay._web.activity import Activity, logOutcome
 from codex_relay._web.config import RelayConfig
 from codex_relay._web.conversations import Conversations
 from codex_relay._web.upstream import UpstreamClient
@@ -22,6 +23,8 @@ class RelayContext:
     @ivar table: where each model goes.
     @ivar learned: parameters each upstream and model rejected, left out
         for a while.
+    @ivar activity: the exchanges in flight, and who hears each outcome
+        (the log line, by default).
     """
 
     config: RelayConfig
@@ -30,9 +33,11 @@ class RelayContext:
     table: RoutingTable
     conversations: Conversations
     learned: RejectionMemory = field(init=False)
+    activity: Activity = field(default_factory=Activity)
 
     def __post_init__(self) -> None:
         self.learned = RejectionMemory(lambda: self.reactor.seconds())
+        self.activity.observe(logOutcome)
         self._notices: set[str] = set()
 
     def firstNotice(self, notice: str) -> bool:

@@ -27,6 +27,7 @@ from codex_relay._core.stream.response import failedResponse
 from codex_relay._providers.routes import RESPONSES, Route
 from codex_relay._core.sse import encodeEvent
 from codex_relay._core.stream.translator import StreamTranslator
+from codex_relay._web.activity import Outcome
 from codex_relay._web.calls import UpstreamCall
 from codex_relay._web.context import RelayContext
 from codex_relay._web.ids import newId, now
@@ -68,7 +69,12 @@ class ResponsesExchange(Watch):
         self._keep: Callable[[dict[str, Any]], Awaitable[None]] | None = None
         self._keeping: Deferred[None] = succeed(None)
         self._model = "-"
+        self._routeName = "-"
+        self._errorCode: str | None = None
+        self._firstDelta: float | None = None
         self._started = self._reactor.seconds()
+        # The client key's name, set by the resource that admitted it.
+        self.client = "-"
 
     @property
     def answered(self) -> bool:
@@ -88,6 +94,7 @@ class ResponsesExchange(Watch):
             self._fail(RelayError(500, message, "server_error", "server_error"))
 
     async def run(self) -> None:
+        self._context.activity.began(self)
         try:
             await self._relay()
         except Exception as error:
@@ -103,7 +110,7 @@ class ResponsesExchange(Watch):
                          error=error)
             self._fail(answer)
         finally:
-            self._logLine()
+            self._context.activity.ended(self, self._outcome())
 
     def failedEvent(self, message: str) -> bytes:
         # The ids the stream already announced, and nothing the client sent.
@@ -127,6 +134,7 @@ class ResponsesExchange(Watch):
         if isinstance(body, dict) and isinstance(body.get("model"), str):
             self._model = body["model"]
             route = self._context.table.route(self._model)
+            self._routeName = route.upstream.name if route is not None else "-"
         if route is not None and route.api == RESPONSES:
             # Nothing to translate: the upstream judges the request itself.
             await self._passThrough(body, route)
@@ -284,6 +292,8 @@ class ResponsesExchange(Watch):
         self._write(events)
 
     def _write(self, events: list[dict[str, Any]]) -> None:
+        if self._firstDelta is None and any(e["type"] in _DELTAS for e in events):
+            self._firstDelta = self._reactor.seconds() - self._started
         if self._streaming and not self.gone and events:
             self._outlet.writeEvents(events)
             self._ended = events[-1]["type"] in _TERMINAL_EVENTS
@@ -348,24 +358,39 @@ class ResponsesExchange(Watch):
             self._endStream(error.message)
             return
         self._status = error.status
+        self._errorCode = error.code
         self._outlet.writeError(error)
 
-    def _logLine(self) -> None:
+    def _outcome(self) -> Outcome:
         events = self._events
-        usage = events.usage if events is not None else None
-        status = (events.response.get("status") or "-") if (
-            events is not None and events.finished) else "-"
-        log.info(
-            "{label} model={model} http={http} status={status} "
-            "tokens={tokens} {seconds:.3f}s{gone}",
-            label=self._outlet.label, model=self._model, http=self._status, status=status,
-            tokens="{}/{}".format(usage["input_tokens"], usage["output_tokens"])
-            if usage else "-",
-            seconds=self._reactor.seconds() - self._started,
-            gone=" client-gone" if self.gone else "",
-        )
+        finished = events is not None and events.finished
+        response = events.response if events is not None else {}
+        error = response.get("error") if finished else None
+        return Outcome(
+            transport=self._outlet.transport, route=self._routeName, model=self._model,
+            client=self.client, http=self._status,
+            status=(response.get("status") or "-") if finished else "-",
+            code=error.get("code") if isinstance(error, dict) else self._errorCode,
+            usage=events.usage if events is not None else None,
+            firstDelta=self._firstDelta, seconds=self._reactor.seconds() - self._started,
+            gone=self.gone)
+
+    def shutDown(self, message: str) -> None:
+        """
+        The relay is stopping: end at once, with a retryable C{server_error}
+        so that Codex tries again elsewhere.
+        """
+        if self.answered or self.gone:
+            return
+        self.lastResort(message)
+        self.gone = True
+        self._cancel()
 
 
+# The events whose first one is the latency that matters to a user.
+_DELTAS = frozenset(("response.output_text.delta", "response.reasoning_summary_text.delta",
+                     "response.reasoning_text.delta", "response.function_call_arguments.delta",
+                     "response.custom_tool_call_input.delta"))
 _TERMINAL_EVENTS = frozenset(("response.completed", "response.incomplete", "response.failed"))
 # A failed response is not kept: it goes out at once.
 _KEPT_EVENTS = frozenset(("response.completed", "response.incomplete"))

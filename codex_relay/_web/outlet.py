@@ -20,10 +20,12 @@ from codex_relay._web.serving import writeError
 class Outlet(Protocol):
     """
     @ivar label: how log lines name the request (C{POST /v1/responses}).
+    @ivar transport: C{http} or C{websocket}.
     @ivar authorization: the client's C{Authorization} header, if any.
     """
 
     label: str
+    transport: str
     authorization: str | None
 
     def readBody(self, limit: int) -> Any:
@@ -70,6 +72,7 @@ class HTTPOutlet:
     """
 
     label = "POST /v1/responses"
+    transport = "http"
 
     def __init__(self, request: Request) -> None:
         self._request = request
@@ -118,6 +121,7 @@ class WebSocketOutlet:
     """
 
     label = "WS /v1/responses"
+    transport = "websocket"
 
     def __init__(self, transport: WebSocketTransport, upgraded: Request, body: Any,
                  authorization: str | None) -> None:

@@ -12,6 +12,7 @@ from twisted.web.websocket import WebSocketResource
 
 from codex_relay._web.config import RelayConfig
 from codex_relay._core.errors import RelayError
+from codex_relay._web.activity import Activity
 from codex_relay._web.context import RelayContext
 from codex_relay._web.exchange import ResponsesExchange
 from codex_relay._web.serving import writeError
@@ -103,11 +104,19 @@ class RelayRoot(EnvelopeResource):
     def __init__(self, context: RelayContext) -> None:
         super().__init__()
         v1 = EnvelopeResource()
+        self._context = context
         self._models = ModelsResource(context)
         self.putChild(b"v1", v1)
         self.putChild(b"health", HealthResource())
         v1.putChild(b"responses", ResponsesResource(context))
         v1.putChild(b"models", self._models)
+
+    @property
+    def activity(self) -> Activity:
+        """
+        The exchanges in flight and their outcomes (L{Activity}).
+        """
+        return self._context.activity
 
     def learnProfiles(self) -> Deferred[Any]:
         """

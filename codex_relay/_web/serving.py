@@ -45,6 +45,14 @@ class Watch:
     _clock: Any = None
     _since = 0.0
     _why = ""
+    _running: Any = None
+
+    def _cancel(self) -> None:
+        """
+        Stop the work (it sees L{gone} or L{timedOut} say why).
+        """
+        if self._running is not None and not self._running.called:
+            self._running.cancel()
 
     def limitTime(self, seconds: float, why: str) -> None:
         """
@@ -81,7 +89,7 @@ def serve(request: Request, work: Callable[[], Coroutine[Any, Any, None]], state
     # The timer exists before the work runs: its first steps may move it.
     state._clock, state._since, state._why = reactor, reactor.seconds(), why
     timer = state._timer = reactor.callLater(seconds, lambda: expire())
-    running = Deferred.fromCoroutine(work())
+    running = state._running = Deferred.fromCoroutine(work())
 
     def clientGone(reason: Any) -> None:
         state.gone = True
