@@ -132,8 +132,9 @@ class ResponsesExchange(Watch):
         body = self._outlet.readBody(self._config.maxBodyBytes)
         route = None
         if isinstance(body, dict) and isinstance(body.get("model"), str):
-            self._model = body["model"]
-            route = self._context.table.route(self._model)
+            # As the logs and metrics see it: a lone surrogate cannot be written.
+            self._model = printable(body["model"])
+            route = self._context.table.route(body["model"])
             self._routeName = route.upstream.name if route is not None else "-"
         if route is not None and route.api == RESPONSES:
             # Nothing to translate: the upstream judges the request itself.
@@ -160,11 +161,11 @@ class ResponsesExchange(Watch):
             maxTokensField=settings.maxTokensField, reasoningField=settings.reasoningField)
         for warning in chat.warnings:
             if not isinstance(warning, Notice):
-                log.warn("{model}: {note}", model=self._model, note=warning)
+                log.warn("{model}: {note}", model=self._model, note=printable(str(warning)))
             elif self._context.firstNotice(warning.key):
                 log.info("{note} (said once per process)", note=warning)
         for note in notes:
-            log.info("{model}: {note}", model=self._model, note=note)
+            log.info("{model}: {note}", model=self._model, note=printable(note))
         healer = contentFilter(route.profile, route.heal, chat.body.get("tools"))
         translator = self._translator = StreamTranslator(
             body, chat, settings, contentFilter=healer, ids=newId, clock=now)
@@ -175,7 +176,7 @@ class ResponsesExchange(Watch):
             await self._streamBody(response, route)
             self._emit(translator.finish())
             for warning in translator.warnings:
-                log.warn("{model}: {note}", model=self._model, note=warning)
+                log.warn("{model}: {note}", model=self._model, note=printable(str(warning)))
         else:
             # A whole completion, asked for or not: read it before any byte
             # goes out, so a bad body is still an HTTP error.
@@ -394,6 +395,14 @@ _DELTAS = frozenset(("response.output_text.delta", "response.reasoning_summary_t
 _TERMINAL_EVENTS = frozenset(("response.completed", "response.incomplete", "response.failed"))
 # A failed response is not kept: it goes out at once.
 _KEPT_EVENTS = frozenset(("response.completed", "response.incomplete"))
+
+
+def printable(text: str) -> str:
+    """
+    C{text} as a log line can hold it: a lone surrogate (valid in JSON,
+    not in UTF-8) escaped rather than breaking the log file.
+    """
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _isSSE(response: Any) -> bool:
