@@ -47,6 +47,12 @@ class Watch:
     _why = ""
     _running: Any = None
 
+    def runs(self, running: Deferred[Any]) -> None:
+        """
+        C{running} is the work: L{_cancel} stops it.
+        """
+        self._running = running
+
     def _cancel(self) -> None:
         """
         Stop the work (it sees L{gone} or L{timedOut} say why).
@@ -89,7 +95,8 @@ def serve(request: Request, work: Callable[[], Coroutine[Any, Any, None]], state
     # The timer exists before the work runs: its first steps may move it.
     state._clock, state._since, state._why = reactor, reactor.seconds(), why
     timer = state._timer = reactor.callLater(seconds, lambda: expire())
-    running = state._running = Deferred.fromCoroutine(work())
+    running = Deferred.fromCoroutine(work())
+    state.runs(running)
 
     def clientGone(reason: Any) -> None:
         state.gone = True

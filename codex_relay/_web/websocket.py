@@ -151,7 +151,8 @@ class ResponsesWebSocket:
         assert self._transport is not None
         exchange = self._exchange = ResponsesExchange(
             self._context, self._outlet(body), self._chain)
-        exchange._running = self._running
+        if self._running is not None:
+            exchange.runs(self._running)
         total = self._context.config.totalTimeout
         timer = self._context.reactor.callLater(total, self._expire, exchange, total)
         try:
