@@ -8,6 +8,7 @@ Twisted here.
 The file::
 
     default_upstream = "deepseek"   # optional, see "Routing" below
+    client_keys = "keys.toml"       # optional: --client-keys, relative to this file
 
     [upstreams.deepseek]
     base_url = "https://api.deepseek.com/v1"    # required, http:// or https://
@@ -64,7 +65,7 @@ from codex_relay._providers.routes import (
 
 _EMPTY: Mapping[str, object] = MappingProxyType({})
 
-_TOP_KEYS = ("default_upstream", "upstreams", "routes", "store")
+_TOP_KEYS = ("default_upstream", "upstreams", "routes", "store", "client_keys")
 _UPSTREAM_KEYS = ("base_url", "api_key", "api_key_env", "profile", "api",
                   "connect_timeout", "headers_timeout", "idle_timeout", "total_timeout")
 _ROUTE_KEYS = ("model", "prefix", "upstream", "upstream_model", "api",
@@ -281,7 +282,9 @@ class _Parser:
                           self._routeLine(index, len(routes)))
             rules.append(rule)
         store = self.string("store", document["store"]) if "store" in document else None
-        return RoutingTable(upstreams, rules, default, store=store)
+        clientKeys = (self.string("client_keys", document["client_keys"])
+                      if "client_keys" in document else None)
+        return RoutingTable(upstreams, rules, default, store=store, clientKeys=clientKeys)
 
     def upstream(self, name: str, raw: object) -> Upstream:
         path = "upstreams." + _key(name)

@@ -31,7 +31,7 @@ aliases too, with a warning.
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from types import MappingProxyType
-from typing import Any, Mapping, Sequence
+from typing import Any, Collection, Mapping, Sequence
 
 from codex_relay._providers.profiles import GENERIC, PROFILES, Profile
 
@@ -171,11 +171,14 @@ class RoutingTable:
     @ivar default: where unmatched names go: C{default_upstream}, or the
         only upstream; L{None} when unmatched names have no route.
     @ivar store: the file's C{store} (where responses are kept), if any.
+    @ivar clientKeys: the file's C{client_keys} (the path as written), if any.
     """
 
     def __init__(self, upstreams: Mapping[str, Upstream], rules: Sequence[RouteRule] = (),
-                 default: Upstream | None = None, store: str | None = None) -> None:
+                 default: Upstream | None = None, store: str | None = None,
+                 clientKeys: str | None = None) -> None:
         self.store = store
+        self.clientKeys = clientKeys
         self.upstreams: Mapping[str, Upstream] = MappingProxyType(dict(upstreams))
         if default is None and len(self.upstreams) == 1:
             [default] = self.upstreams.values()
@@ -209,6 +212,12 @@ class RoutingTable:
         if self.default is not None:
             return routeTo(self.default, model, profile=self.profileOf(self.default))
         return None
+
+    def exactModels(self) -> Collection[str]:
+        """
+        The model names an exact C{model} route serves.
+        """
+        return self._exact.keys()
 
     def profileOf(self, upstream: Upstream) -> Profile:
         """

@@ -3,6 +3,7 @@ C{start()}: run the relay as a child process from Python code.
 """
 
 from typing import IO, Any
+import json
 import os
 import queue
 import subprocess
@@ -29,6 +30,20 @@ def _reader(stream: IO[bytes], lines: "queue.Queue[str | None]", tail: deque[Any
         tail.append(line)
         lines.put(line)
     lines.put(None)
+
+
+def _listening(line: str) -> str | None:
+    """
+    The address in the relay's line saying it listens: a plain line, or the
+    C{log_text} of a JSON one (C{--log-format json}); L{None} for others.
+    """
+    if line.startswith("{"):
+        try:
+            text = json.loads(line).get("log_text")
+        except (ValueError, AttributeError):
+            return None
+        line = text if isinstance(text, str) else ""
+    return line[len(READY):] if line.startswith(READY) else None
 
 
 def start(
@@ -81,8 +96,8 @@ def start(
             process.wait()
             raise RelayStartError("codex-relay exited with status {}:\n{}".format(
                 process.returncode, "\n".join(tail)))
-        if line.startswith(READY):
-            address = line[len(READY):]
+        address = _listening(line)
+        if address is not None:
             host, _, listened = address.rpartition(":")
             process.port = int(listened)  # type: ignore[attr-defined]
             process.base_url = "http://{}:{}/v1".format(host, listened)  # type: ignore[attr-defined]

@@ -14,10 +14,13 @@ from twisted.python import usage
 
 from codex_relay._web.config import DEFAULT_MAX_BODY, DEFAULT_PORT, DEFAULT_UPSTREAM, RelayConfig
 from codex_relay._core.errors import DEFAULT_RETRY_AFTER
-from codex_relay._run.logs import LEVELS
+from codex_relay._run.logs import FORMATS, LEVELS
 from codex_relay._providers.config_file import ConfigError, loadRoutingTable, singleUpstream
+from codex_relay._providers.client_keys import ClientKeys, loadClientKeys
 from codex_relay._run.secret import relaySecret
+from codex_relay._run.drain import DEFAULT_DRAIN_TIMEOUT
 from codex_relay._run.service import RelayService
+from codex_relay._run.workers import WorkerSupervisor, workerCount
 from codex_relay._store.choose import storeFromSpec
 from codex_relay._core.settings import REASONING_RAW, REASONING_SUMMARY, TranslationSettings
 from codex_relay._core.sse import MAX_EVENT_BYTES
@@ -31,6 +34,7 @@ _CHOICES = {
     "developer-role": ("system", "developer", "user"),
     "max-tokens-field": ("max_tokens", "max_completion_tokens"),
     "log-level": LEVELS,
+    "log-format": FORMATS,
     "websocket": ("on", "off"),
 }
 
@@ -43,6 +47,13 @@ def _positive(kind: type) -> Any:
         return value
     convert.__name__ = kind.__name__
     return convert
+
+
+def _seconds(text: str) -> float:
+    value = float(text)
+    if value < 0:
+        raise ValueError("must not be negative")
+    return value
 
 
 def _port(text: str) -> int:
@@ -86,6 +97,10 @@ class Options(usage.Options):
         ["config", "c", None,
          "TOML file of upstreams and routes; replaces --upstream, --api-key and --profile "
          "[CODEX_RELAY_CONFIG]"],
+        ["client-keys", None, None,
+         "TOML file of the client tokens the relay admits (as SHA-256: codex-relay "
+         "hash-key), with their models and limits; without it anyone who reaches the "
+         "relay may use it [CODEX_RELAY_CLIENT_KEYS]"],
         ["profile", None, None,
          "provider profile of --upstream (deepseek, kimi, glm, qwen, mistral, groq, xai, "
          "openrouter, vllm, llama.cpp, ollama, generic); detected from the host when unset "
@@ -143,9 +158,23 @@ class Options(usage.Options):
         ["websocket", None, None,
          "serve Responses over WebSocket: on, or off to answer upgrades 426 "
          "[CODEX_RELAY_WEBSOCKET; default on]"],
+        ["drain-timeout", None, None,
+         "on SIGTERM, seconds the responses in flight may take to finish before they "
+         "end with a retryable response.failed [CODEX_RELAY_DRAIN_TIMEOUT; default "
+         "{:g}]".format(DEFAULT_DRAIN_TIMEOUT), _seconds],
+        ["workers", None, None,
+         "relay processes serving the same sockets, or auto for one per core "
+         "[CODEX_RELAY_WORKERS; default 1]", workerCount],
         ["log-level", None, None,
          "console command log level: {} [CODEX_RELAY_LOG_LEVEL; default info]".format(
              ", ".join(LEVELS))],
+        ["log-format", None, None,
+         "console command log format: text, or json for one JSON object per line "
+         "(twistd: --logger=codex_relay._run.logs.jsonObserver; twist: its own "
+         "--log-format=json) [CODEX_RELAY_LOG_FORMAT; default text]"],
+        ["metrics-listen", None, None,
+         "Twisted endpoint serving only /metrics, which the --listen endpoints then "
+         "do not serve [CODEX_RELAY_METRICS_LISTEN; default: /metrics on --listen]"],
     ]
 
     def __init__(self, environ: dict[str, str] | None = None) -> None:
@@ -153,6 +182,13 @@ class Options(usage.Options):
         self._environ = os.environ if environ is None else environ
         self["listen"] = []
         self["routes"] = None
+        self["clients"] = None
+        self.arguments: list[str] = []
+
+    def parseOptions(self, options: list[str] | None = None) -> None:
+        # Kept for --workers: each worker parses the same arguments.
+        self.arguments = list(sys.argv[1:] if options is None else options)
+        super().parseOptions(options)
 
     def opt_listen(self, endpoint: str) -> None:
         """
@@ -191,6 +227,7 @@ class Options(usage.Options):
                 # Checks --upstream and --profile now, not at the first request.
                 singleUpstream(self["upstream"], self["api-key"], self["profile"])
                 self["routes"] = None
+            self["clients"] = self._clientKeys()
         except ConfigError as error:
             raise usage.UsageError(str(error))
         self["store"] = self["store"] or (
@@ -204,6 +241,20 @@ class Options(usage.Options):
             port = DEFAULT_PORT if self["port"] is None else self["port"]
             self["listen"] = ["tcp:{}:interface={}".format(
                 port, self["bind"] or "127.0.0.1")]
+
+    def _clientKeys(self) -> ClientKeys | None:
+        # --client-keys (or its variable), else the file's client_keys,
+        # relative to the file.
+        path, routes = self["client-keys"], self["routes"]
+        if path is None and routes is not None and routes.clientKeys is not None:
+            path = os.path.join(os.path.dirname(self["config"]),
+                                os.path.expanduser(routes.clientKeys))
+        if path is None:
+            return None
+        keys = loadClientKeys(os.path.expanduser(path), self._environ)
+        table = routes or singleUpstream(self["upstream"], self["api-key"], self["profile"])
+        keys.check(table.upstreams)
+        return keys
 
 
 def configFromOptions(options: Options) -> RelayConfig:
@@ -242,6 +293,7 @@ def configFromOptions(options: Options) -> RelayConfig:
         translation=translation,
         store=options["store"],
         websocket=options["websocket"] != "off",
+        clientKeys=options["clients"],
         **{k: v for k, v in numbers.items() if v is not None},
     )
 
@@ -262,8 +314,28 @@ def makeService(options: Options, reactor: Any = None) -> IService:
         from twisted.internet import reactor
     if sharesStoreWithoutSecret(options):
         log.warn(SHARED_STORE_WARNING)
+    if (options["workers"] or 1) > 1:
+        return WorkerSupervisor.fromOptions(options, reactor, metricsEndpoints(options),
+                                            stopIfCannotListen=True, inheritStderr=False)
     return RelayService(configFromOptions(options), reactor, options["listen"],
-                        learnProfiles=True, stopIfCannotListen=True)
+                        learnProfiles=True, stopIfCannotListen=True,
+                        metricsListen=metricsEndpoints(options), probeUpstreams=True,
+                        drainTimeout=drainTimeout(options))
+
+
+def drainTimeout(options: Options) -> float:
+    """
+    The seconds of C{--drain-timeout}.
+    """
+    value = options["drain-timeout"]
+    return DEFAULT_DRAIN_TIMEOUT if value is None else float(value)
+
+
+def metricsEndpoints(options: Options) -> list[str]:
+    """
+    The endpoints of C{--metrics-listen}: none, or the one given.
+    """
+    return [options["metrics-listen"]] if options["metrics-listen"] else []
 
 
 SHARED_STORE_WARNING = (

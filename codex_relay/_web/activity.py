@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from twisted.internet.defer import Deferred, succeed
 from twisted.logger import Logger
 
 log = Logger()
@@ -55,6 +56,17 @@ class Ending(Protocol):
         """
 
 
+class GoingAway(Protocol):
+    """
+    An open WebSocket connection, as shutdown sees it.
+    """
+
+    def goAway(self) -> None:
+        """
+        Close now if nothing is in progress, else once it has ended.
+        """
+
+
 class Activity:
     """
     The exchanges in flight, and who hears of each outcome.
@@ -63,6 +75,9 @@ class Activity:
     def __init__(self) -> None:
         self.inFlight: set[Ending] = set()
         self._observers: list[Callable[[Outcome], None]] = []
+        # The open WebSocket connections, told to go away at shutdown.
+        self.sockets: set[GoingAway] = set()
+        self._idle: list[Deferred[None]] = []
 
     def observe(self, observer: Callable[[Outcome], None]) -> None:
         self._observers.append(observer)
@@ -77,6 +92,27 @@ class Activity:
                 observer(outcome)
             except Exception:
                 log.failure("observing a request's outcome")
+        if not self.inFlight:
+            waiting, self._idle = self._idle, []
+            for idle in waiting:
+                idle.callback(None)
+
+    def whenIdle(self) -> "Deferred[None]":
+        """
+        Fires once no exchange is in flight (at once if none is).
+        """
+        if not self.inFlight:
+            return succeed(None)
+        idle: Deferred[None] = Deferred()
+        self._idle.append(idle)
+        return idle
+
+    def goAway(self) -> None:
+        """
+        Ask every open WebSocket connection to close once it is idle.
+        """
+        for socket in list(self.sockets):
+            socket.goAway()
 
     def shutDown(self, message: str) -> int:
         """
@@ -88,17 +124,46 @@ class Activity:
         return len(ending)
 
 
+def usageTokens(usage: dict[str, Any] | None) -> dict[str, int]:
+    """
+    The C{input}, C{output}, C{cached} and C{reasoning} tokens of a
+    Responses usage object, those it counts.
+    """
+    if not usage:
+        return {}
+    inputDetails = usage.get("input_tokens_details")
+    outputDetails = usage.get("output_tokens_details")
+    counts = {
+        "input": usage.get("input_tokens"), "output": usage.get("output_tokens"),
+        "cached": inputDetails.get("cached_tokens") if isinstance(inputDetails, dict) else None,
+        "reasoning": outputDetails.get("reasoning_tokens")
+        if isinstance(outputDetails, dict) else None}
+    return {kind: count for kind, count in counts.items()
+            if isinstance(count, int) and not isinstance(count, bool) and count >= 0}
+
+
 def logOutcome(outcome: Outcome) -> None:
     """
-    The one log line of each request.
+    The one log line of each request.  Its fields are the event's own, so
+    that a JSON log has them: C{transport}, C{route}, C{model}, C{client},
+    C{http}, C{status}, C{code}, C{input_tokens}, C{output_tokens},
+    C{cached_tokens}, C{reasoning_tokens}, C{first_delta} and C{seconds}
+    (L{None} when unknown), and C{gone}.
     """
     usage = outcome.usage
+    tokens = usageTokens(usage)
     log.info(
-        "{label} model={model} http={http} status={status} "
-        "tokens={tokens} {seconds:.3f}s{gone}",
+        "{label} model={model} http={http} status={status}{codeText} "
+        "tokens={tokens} {seconds:.3f}s route={route} client={client}{firstText}{goneText}",
         label="WS /v1/responses" if outcome.transport == "websocket" else "POST /v1/responses",
-        model=outcome.model, http=outcome.http, status=outcome.status,
+        transport=outcome.transport, route=outcome.route, model=outcome.model,
+        client=outcome.client, http=outcome.http, status=outcome.status, code=outcome.code,
+        codeText=" code={}".format(outcome.code) if outcome.code else "",
         tokens="{}/{}".format(usage["input_tokens"], usage["output_tokens"])
         if usage else "-",
-        seconds=outcome.seconds, gone=" client-gone" if outcome.gone else "",
-        outcome=outcome)
+        input_tokens=tokens.get("input"), output_tokens=tokens.get("output"),
+        cached_tokens=tokens.get("cached"), reasoning_tokens=tokens.get("reasoning"),
+        first_delta=outcome.firstDelta, seconds=outcome.seconds, gone=outcome.gone,
+        firstText="" if outcome.firstDelta is None
+        else " first-delta={:.3f}s".format(outcome.firstDelta),
+        goneText=" client-gone" if outcome.gone else "")

@@ -12,6 +12,7 @@ from twisted.logger import Logger
 
 from codex_relay._core.errors import RelayError
 from codex_relay._core.request.translate import ChatRequest
+from codex_relay._providers.client_keys import ClientKey
 from codex_relay._providers.errors import mapUpstreamError
 from codex_relay._providers.rejections import rejectedParameter, withoutParameter
 from codex_relay._providers.routes import Route
@@ -28,17 +29,21 @@ class UpstreamCall:
     or a timeout from an upstream that failed.
 
     @param authorization: the client's header, forwarded when the route has
-        no key of its own.
+        no key of its own; never with client keys, where it holds the
+        client's token for the relay.
+    @param key: the client key admitted, whose own upstream key, if any,
+        is sent instead of the route's.
     """
 
     def __init__(self, context: RelayContext, route: Route, authorization: str | None,
-                 watch: Watch, model: str) -> None:
+                 watch: Watch, model: str, key: ClientKey | None = None) -> None:
         self._context = context
         self._client = context.client
         self._config = context.config
         self._reactor = context.reactor
         self._route = route
-        self._authorization = authorization
+        self._authorization = None if context.gate is not None else authorization
+        self._apiKey = key.upstreamKeyFor(route.upstream.name) if key is not None else None
         self._watch = watch
         self._model = model
 
@@ -53,7 +58,7 @@ class UpstreamCall:
         """
         upstream = self._route.upstream
         return await self._awaitHeaders(self._client.post(
-            upstream, path, body, stream, self._authorization),
+            upstream, path, body, stream, self._authorization, self._apiKey),
             upstream.headersTimeout or self._config.headersTimeout)
 
     def error(self, response: Any, text: bytes) -> RelayError:

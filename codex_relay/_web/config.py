@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass, field
 
 from codex_relay._core.errors import DEFAULT_RETRY_AFTER
+from codex_relay._providers.client_keys import ClientKeys
 from codex_relay._providers.routes import RoutingTable
 from codex_relay._providers.config_file import singleUpstream
 from codex_relay._core.settings import TranslationSettings
@@ -45,6 +46,8 @@ class RelayConfig:
     @ivar retention: seconds a stored response is kept.
     @ivar websocket: serve Responses over WebSocket; otherwise an upgrade
         gets 426, and clients use HTTP.
+    @ivar clientKeys: the tokens clients must present (C{--client-keys});
+        L{None} admits every client.
     """
 
     upstream: str = DEFAULT_UPSTREAM
@@ -65,6 +68,7 @@ class RelayConfig:
     store: str = "sqlite"
     retention: float = DEFAULT_RETENTION
     websocket: bool = True
+    clientKeys: ClientKeys | None = None
 
     def routingTable(self) -> RoutingTable:
         """

@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from codex_relay._providers.rejections import RejectionMemory
-from codex_relay._providers.routes import RoutingTable
+from codex_relay._providers.routes import RoutingTable, Upstream
 from codex_relay._web.activity import Activity, logOutcome
+from codex_relay._web.auth import Gate
 from codex_relay._web.config import RelayConfig
 from codex_relay._web.conversations import Conversations
 from codex_relay._web.upstream import UpstreamClient
@@ -25,6 +26,9 @@ class RelayContext:
         for a while.
     @ivar activity: the exchanges in flight, and who hears each outcome
         (the log line, by default).
+    @ivar gate: who may use the relay, with client keys; L{None} without.
+    @ivar listedModels: the names the upstreams' model lists gave
+        (L{rememberListed}), so metrics label only models that exist.
     """
 
     config: RelayConfig
@@ -33,12 +37,31 @@ class RelayContext:
     table: RoutingTable
     conversations: Conversations
     learned: RejectionMemory = field(init=False)
+    gate: Gate | None = field(init=False)
     activity: Activity = field(default_factory=Activity)
+    listedModels: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.learned = RejectionMemory(lambda: self.reactor.seconds())
         self.activity.observe(logOutcome)
+        keys = self.config.clientKeys
+        self.gate = Gate(keys, self.reactor, self.activity) if keys is not None else None
         self._notices: set[str] = set()
+
+    def rememberListed(self, upstream: Upstream, parsed: Any) -> None:
+        """
+        Keep the names a client should use for the models in C{upstream}'s
+        model list (an OpenAI C{/models} body, parsed), up to 1000 in all.
+        """
+        data = parsed.get("data") if isinstance(parsed, dict) else None
+        ids = [entry["id"] for entry in data if isinstance(entry, dict)
+               and isinstance(entry.get("id"), str)] if isinstance(data, list) else []
+        if not ids or upstream.name not in self.table.upstreams:
+            return
+        for name in self.table.listedModels(upstream.name, ids):
+            if len(self.listedModels) >= 1000:
+                return
+            self.listedModels.add(name)
 
     def firstNotice(self, notice: str) -> bool:
         """

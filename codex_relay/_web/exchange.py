@@ -16,10 +16,8 @@ from twisted.logger import Logger
 
 from codex_relay._providers.adapt import adaptRequest, contentFilter, healedCalls
 from codex_relay._web.body import PacedBody, RelayedBody, TranslatingBody
-from codex_relay._core.errors import (
-    RelayError,
-    upstreamJSONObject,
-)
+from codex_relay._core.errors import RelayError, upstreamJSONObject
+from codex_relay._providers.client_keys import ClientKey, permittedRoute
 from codex_relay._core.stream.passthrough import PassthroughStream, forwardedBody
 from codex_relay._core.request.tools import Notice
 from codex_relay._core.request.translate import translateRequest
@@ -47,6 +45,8 @@ class ResponsesExchange(Watch):
     last resort ends.
     """
 
+    _producing = False  # the upstream body is the outlet's producer
+
     def __init__(self, context: "RelayContext", outlet: Outlet,
                  local: Histories | None = None) -> None:
         """
@@ -73,8 +73,9 @@ class ResponsesExchange(Watch):
         self._errorCode: str | None = None
         self._firstDelta: float | None = None
         self._started = self._reactor.seconds()
-        # The client key's name, set by the resource that admitted it.
+        # The client key's name, and the key, set by the resource that admitted it.
         self.client = "-"
+        self.key: ClientKey | None = None
 
     @property
     def answered(self) -> bool:
@@ -88,9 +89,10 @@ class ResponsesExchange(Watch):
         """
         End an exchange that could not end itself.
         """
-        if self._streaming:
+        events = self._events
+        if self._streaming and (events is None or events.finished):
             self._endStream(message)
-        else:
+        else:  # a stream's own failure closes its open items first
             self._fail(RelayError(500, message, "server_error", "server_error"))
 
     async def run(self) -> None:
@@ -134,7 +136,7 @@ class ResponsesExchange(Watch):
         if isinstance(body, dict) and isinstance(body.get("model"), str):
             # As the logs and metrics see it: a lone surrogate cannot be written.
             self._model = printable(body["model"])
-            route = self._context.table.route(body["model"])
+            route = permittedRoute(self._context.table, self.key, body["model"])
             self._routeName = route.upstream.name if route is not None else "-"
         if route is not None and route.api == RESPONSES:
             # Nothing to translate: the upstream judges the request itself.
@@ -275,7 +277,7 @@ class ResponsesExchange(Watch):
 
     def _call(self, route: Route) -> UpstreamCall:
         return UpstreamCall(self._context, route, self._outlet.authorization, self,
-                            self._model)
+                            self._model, self.key)
 
     def _startStream(self) -> None:
         self._outlet.startStream()
@@ -322,12 +324,13 @@ class ResponsesExchange(Watch):
         """
         response.deliverBody(body)
         producer = body.producer if register else None
-        registered = producer is not None
+        registered = self._producing = producer is not None
         if producer is not None:
             self._outlet.registerProducer(producer)
         try:
             await body.done
         finally:
+            self._producing = False
             if registered and not self.gone:
                 self._outlet.unregisterProducer()
 
@@ -383,6 +386,9 @@ class ResponsesExchange(Watch):
         """
         if self.answered or self.gone:
             return
+        if self._producing:  # a request must not finish with a producer registered
+            self._producing = False
+            self._outlet.unregisterProducer()
         self.lastResort(message)
         self.gone = True
         self._cancel()

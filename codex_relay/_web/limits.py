@@ -94,8 +94,14 @@ class LimitedChannel(http.HTTPChannel):
 
 class LimitedSite(Site):
     """
-    A L{Site} whose channels are L{LimitedChannel}s.
+    A L{Site} whose channels are L{LimitedChannel}s, and which writes no
+    access log line.
     """
+
+    def log(self, request: Any) -> None:
+        # Each Responses request has its own line (activity.logOutcome), with
+        # more in it; Twisted's access line would only repeat it.
+        pass
 
     def protocol(self) -> Any:  # what Factory.buildProtocol calls
         # Twisted wraps its channel for protocol negotiation (HTTP/2), and

@@ -22,6 +22,7 @@ from twisted.python.failure import Failure
 from twisted.web.server import NOT_DONE_YET, Request
 
 from codex_relay._core.errors import RelayError
+from codex_relay._providers.client_keys import ClientKey, visibleModels
 from codex_relay._providers.errors import mapUpstreamError
 from codex_relay._web.context import RelayContext
 from codex_relay._web.failures import classify
@@ -57,12 +58,25 @@ class ModelsResource(EnvelopeResource):
         super().__init__()
         self._context = context
 
-    def render_GET(self, request: Request) -> int:
+    def render_GET(self, request: Request) -> bytes | int:
         state = Watch()
-        upstreams = list(self._context.table.upstreams.values())
+        client, gate = None, self._context.gate
+        if gate is not None:
+            # With client keys: only the models the client may use, asked
+            # of only the upstreams it may reach.
+            try:
+                client = gate.admit(request, spends=False)
+            except RelayError as error:
+                writeError(request, error)
+                return NOT_DONE_YET
+        upstreams = [u for u in self._context.table.upstreams.values() if client is None
+                     or client.routes is None or u.name in client.routes]
+        if not upstreams:
+            request.setHeader(b"content-type", b"application/json")
+            return b'{"object":"list","data":[]}'
         seconds = max((self._timeout(u) for u in upstreams),
                       default=self._context.config.headersTimeout) + _BACKSTOP
-        serve(request, lambda: self._answer(request, state, upstreams), state,
+        serve(request, lambda: self._answer(request, state, upstreams, client), state,
               self._context.reactor, seconds,
               "No upstream sent a model list within {:g} seconds.".format(seconds))
         return NOT_DONE_YET
@@ -90,7 +104,8 @@ class ModelsResource(EnvelopeResource):
             return upstream.headersTimeout
         return self._context.config.headersTimeout
 
-    def _attempt(self, upstream: Upstream, authorization: str | None) -> Deferred[Any]:
+    def _attempt(self, upstream: Upstream, authorization: str | None,
+                 apiKey: str | None = None) -> Deferred[Any]:
         """
         One upstream's model list within its timeout: fires with a
         L{_ModelList}, or fails with a L{RelayError}.  Cancelling it stops
@@ -101,14 +116,15 @@ class ModelsResource(EnvelopeResource):
                 504, "The upstream sent no model list within {:g} seconds.".format(seconds),
                 "server_error", "upstream_timeout"))
 
-        attempt = Deferred.fromCoroutine(self._fetch(upstream, authorization))
+        attempt = Deferred.fromCoroutine(self._fetch(upstream, authorization, apiKey))
         attempt.addTimeout(self._timeout(upstream), self._context.reactor,
                            onTimeoutCancel=timedOut)
         return attempt.addErrback(lambda failure: Failure(_asRelayError(failure)))
 
-    async def _fetch(self, upstream: Upstream, authorization: str | None) -> _ModelList:
+    async def _fetch(self, upstream: Upstream, authorization: str | None,
+                     apiKey: str | None) -> _ModelList:
         context = self._context
-        response = await context.client.getModels(upstream, authorization)
+        response = await context.client.getModels(upstream, authorization, apiKey)
         body = await context.client.content(response, upstream)
         if response.code >= 300:  # redirects are not followed: an error too
             raise mapUpstreamError(response.code, body, _header(response, b"retry-after"),
@@ -119,6 +135,7 @@ class ModelsResource(EnvelopeResource):
             raise RelayError(502, "The upstream model list is not JSON.", "server_error",
                              "bad_upstream_response") from None
         self._learn(upstream, parsed, _header(response, b"server"))
+        context.rememberListed(upstream, parsed)
         return _ModelList(body, parsed)
 
     def _learn(self, upstream: Upstream, parsed: Any, server: str | None) -> None:
@@ -131,12 +148,16 @@ class ModelsResource(EnvelopeResource):
                      "its profile", upstream=upstream.name, url=upstream.baseURL,
                      profile=profile.name)
 
-    async def _answer(self, request: Request, state: Watch, upstreams: list[Upstream]) -> None:
+    async def _answer(self, request: Request, state: Watch, upstreams: list[Upstream],
+                      client: ClientKey | None = None) -> None:
         header = request.getHeader(b"authorization")
-        authorization = header.decode("latin-1") if header else None
+        # With client keys the header holds the client's token for the relay.
+        authorization = header.decode("latin-1") if header and client is None else None
         # The attempts fail only with a RelayError; a cancelled list still fires.
         outcomes = await DeferredList(
-            [self._attempt(upstream, authorization) for upstream in upstreams],
+            [self._attempt(upstream, authorization,
+                           client.upstreamKeyFor(upstream.name) if client else None)
+             for upstream in upstreams],
             consumeErrors=True)
         if state.gone:
             return  # nobody to answer
@@ -144,12 +165,17 @@ class ModelsResource(EnvelopeResource):
             writeError(request, RelayError(504, state.timedOut, "server_error",
                                            "upstream_timeout"))
             return
-        if len(upstreams) == 1:
+        table = self._context.table
+        if len(table.upstreams) == 1:
             [(succeeded, value)] = outcomes
             if not succeeded:
                 writeError(request, value.value)
                 return
             body = value.body  # proxied as it is
+            data = value.parsed.get("data") if isinstance(value.parsed, dict) else None
+            if client is not None and client.restricted and isinstance(data, list):
+                body = json.dumps(dict(value.parsed, data=visibleModels(
+                    table, client, data))).encode("utf-8")
         else:
             lists: dict[str, Any] = {}
             failures: list[tuple[Upstream, RelayError]] = []
@@ -170,6 +196,8 @@ class ModelsResource(EnvelopeResource):
             merged, warnings = mergeModelLists(self._context.table, lists)
             for warning in warnings:
                 log.warn("{note}", note=warning)
+            if client is not None:
+                merged = visibleModels(table, client, merged)
             body = json.dumps({"object": "list", "data": merged}).encode("utf-8")
         request.setHeader(b"content-type", b"application/json")
         request.write(body)

@@ -179,5 +179,7 @@ def errorEvent(error: RelayError) -> str:
     and its OpenAI envelope.
     """
     envelope = json.loads(error.body())
-    return json.dumps({"type": "error", "status": error.status, **envelope},
+    # Codex reads a Retry-After from the event's headers.
+    headers = {"headers": error.headers} if error.headers else {}
+    return json.dumps({"type": "error", "status": error.status, **envelope, **headers},
                       separators=(",", ":"))

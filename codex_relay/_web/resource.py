@@ -1,8 +1,10 @@
 """
-The Resource tree: C{/v1/responses}, C{/v1/models}, C{/health}, and an
-OpenAI error envelope for everything else.
+The Resource tree: C{/v1/responses}, C{/v1/models}, C{/health} (and
+C{/healthz}), C{/readyz}, C{/metrics}, and an OpenAI error envelope for
+everything else.
 """
 
+import os
 from typing import Any, cast
 
 from twisted.internet.defer import Deferred
@@ -15,9 +17,11 @@ from codex_relay._core.errors import RelayError
 from codex_relay._web.activity import Activity
 from codex_relay._web.context import RelayContext
 from codex_relay._web.exchange import ResponsesExchange
+from codex_relay._web.health import ReadyResource, UpstreamHealth
+from codex_relay._web.metrics import RelayMetrics
 from codex_relay._web.serving import writeError
 from codex_relay._web.models import ModelsResource
-from codex_relay._web.serving import EnvelopeResource, serve
+from codex_relay._web.serving import EnvelopeResource, ErrorResource, serve
 from codex_relay._web.upstream import UpstreamClient
 from codex_relay._store.interface import ResponseStore
 from codex_relay._store.memory import MemoryStore
@@ -49,6 +53,12 @@ class ResponsesResource(EnvelopeResource):
     def getChild(self, path: bytes, request: Request) -> IResource:
         if path == b"" and not any(request.postpath or ()):
             return self
+        gate = self._context.gate
+        if gate is not None:
+            try:
+                gate.admit(request, spends=False)
+            except RelayError as error:
+                return ErrorResource(error)
         conversations = self._context.conversations
         if conversations.store is None:
             return unstored(request)
@@ -58,13 +68,22 @@ class ResponsesResource(EnvelopeResource):
     def render_GET(self, request: Request) -> bytes | int:
         upgrade = (request.getHeader(b"upgrade") or b"").lower()
         if upgrade == b"websocket" and self._context.config.websocket:
+            gate, websocket = self._context.gate, self._websocket
+            if gate is not None:
+                # Refused before the upgrade; each response then counts.
+                try:
+                    client = gate.admit(request, transport="websocket", count=False)
+                except RelayError as error:
+                    writeError(request, error)
+                    return NOT_DONE_YET
+                websocket = WebSocketResource(ResponsesWebSocketFactory(self._context, client))
             if request.getHeader(b"sec-websocket-key") is None or (
                     request.getHeader(b"sec-websocket-version") != b"13"):
                 writeError(request, RelayError(
                     400, "A WebSocket upgrade needs Sec-WebSocket-Key and "
                     "Sec-WebSocket-Version: 13.", code="invalid_upgrade"))
                 return NOT_DONE_YET
-            return cast("bytes | int", self._websocket.render(request))
+            return cast("bytes | int", websocket.render(request))
         if upgrade == b"websocket":
             # 426 makes Codex fall back to HTTP at once, where 405 costs
             # five retries.
@@ -81,6 +100,14 @@ class ResponsesResource(EnvelopeResource):
 
     def render_POST(self, request: Request) -> int:
         exchange = ResponsesExchange(self._context, HTTPOutlet(request))
+        gate = self._context.gate
+        if gate is not None:
+            try:
+                exchange.key = gate.admit(request, transport="http")
+            except RelayError as error:
+                writeError(request, error)
+                return NOT_DONE_YET
+            exchange.client = exchange.key.name
         total = self._context.config.totalTimeout
         serve(request, exchange.run, exchange, self._context.reactor, total,
               "The response took longer than {:g} seconds.".format(total))
@@ -92,22 +119,39 @@ class HealthResource(EnvelopeResource):
 
     def render_GET(self, request: Request) -> bytes:
         request.setHeader(b"content-type", b"application/json")
+        # Tells apart the workers of --workers.
+        request.setHeader(b"x-relay-pid", b"%d" % os.getpid())
         return b'{"status":"ok"}'
 
 
 class RelayRoot(EnvelopeResource):
     """
-    The root of the relay's tree: C{/v1/responses}, C{/v1/models} and
-    C{/health}.
+    The root of the relay's tree: C{/v1/responses}, C{/v1/models},
+    C{/health} and C{/healthz}, C{/readyz}, and C{/metrics} with
+    C{serveMetrics}.
+
+    @ivar metrics: the relay's metrics (L{RelayMetrics}), counting from
+        C{context}.
+    @ivar health: the upstreams' readiness (L{UpstreamHealth}), probing
+        once started.
     """
 
-    def __init__(self, context: RelayContext) -> None:
+    def __init__(self, context: RelayContext, metrics: RelayMetrics | None = None,
+                 serveMetrics: bool = True) -> None:
         super().__init__()
         v1 = EnvelopeResource()
         self._context = context
         self._models = ModelsResource(context)
+        self.metrics = metrics or RelayMetrics()
+        self.metrics.watch(context)
+        self.health = UpstreamHealth(context)
+        self.metrics.watchUpstreams(self.health.reachable)
         self.putChild(b"v1", v1)
         self.putChild(b"health", HealthResource())
+        self.putChild(b"healthz", HealthResource())
+        self.putChild(b"readyz", ReadyResource(self.health))
+        if serveMetrics:
+            self.putChild(b"metrics", self.metrics.resource())
         v1.putChild(b"responses", ResponsesResource(context))
         v1.putChild(b"models", self._models)
 
@@ -128,7 +172,8 @@ class RelayRoot(EnvelopeResource):
 
 def relayResource(config: RelayConfig, reactor: Any,
                   client: UpstreamClient | None = None,
-                  store: ResponseStore | None | _Default = DEFAULT) -> RelayRoot:
+                  store: ResponseStore | None | _Default = DEFAULT,
+                  serveMetrics: bool = True) -> RelayRoot:
     """
     The relay's resource tree, to serve or to mount under an existing one.
 
@@ -137,12 +182,17 @@ def relayResource(config: RelayConfig, reactor: Any,
     @param store: where responses are kept, opened; L{None} keeps none.  By
         default, none when C{config.store} is C{none}, else a bounded one in
         memory (L{RelayService} opens the store its configuration names).
+    @param serveMetrics: serve C{/metrics} in the tree (otherwise serve
+        C{root.metrics.resource()} elsewhere).
     """
     if client is None:
         client = UpstreamClient.fromConfig(reactor, config)
     if isinstance(store, _Default):
         store = None if config.store == "none" else MemoryStore(reactor)
+    metrics = RelayMetrics()
+    if store is not None:
+        store = metrics.countingStore(store)
     conversations = Conversations(store, config.translation.secret, reactor,
                                   config.retention)
     return RelayRoot(RelayContext(config, client, reactor, config.routingTable(),
-                                  conversations))
+                                  conversations), metrics, serveMetrics)

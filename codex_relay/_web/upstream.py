@@ -175,33 +175,41 @@ class UpstreamClient:
         return cls(reactor, config, http, pool)
 
     def _headers(self, upstream: Upstream, authorization: str | None,
-                 accept: str) -> dict[str, list[str]]:
+                 accept: str, apiKey: str | None = None) -> dict[str, list[str]]:
         headers = {"Accept": [accept], "User-Agent": [USER_AGENT]}
-        if upstream.apiKey:
-            headers["Authorization"] = ["Bearer " + upstream.apiKey]
+        key = apiKey or upstream.apiKey
+        if key:
+            headers["Authorization"] = ["Bearer " + key]
         elif authorization:
             headers["Authorization"] = [authorization]
         return headers
 
     def post(self, upstream: Upstream, path: str, body: bytes, stream: bool,
-             authorization: str | None) -> Deferred[Any]:
+             authorization: str | None, apiKey: str | None = None) -> Deferred[Any]:
         """
         POST a JSON body to C{path} under the upstream's base URL; fires
         with the L{IResponse} once the headers arrive, its body still
         streaming.
+
+        @param authorization: the client's header, forwarded when neither
+            C{apiKey} nor the upstream has a key.
+        @param apiKey: a client key's own upstream key: it wins over the
+            upstream's.
         """
         headers = self._headers(
-            upstream, authorization, "text/event-stream" if stream else "application/json")
+            upstream, authorization, "text/event-stream" if stream else "application/json",
+            apiKey)
         headers["Content-Type"] = ["application/json"]
         posting: Deferred[Any] = self._client(upstream).post(
             upstream.baseURL + path, data=body, headers=headers,
             unbuffered=True, allow_redirects=False)
         return posting
 
-    def getModels(self, upstream: Upstream, authorization: str | None) -> Deferred[Any]:
+    def getModels(self, upstream: Upstream, authorization: str | None,
+                  apiKey: str | None = None) -> Deferred[Any]:
         getting: Deferred[Any] = self._client(upstream).get(
             upstream.baseURL + "/models",
-            headers=self._headers(upstream, authorization, "application/json"),
+            headers=self._headers(upstream, authorization, "application/json", apiKey),
             unbuffered=True, allow_redirects=False)
         return getting
 

@@ -19,6 +19,7 @@ from twisted.web.websocket import WebSocketTransport
 from codex_relay._core.errors import RelayError, invalidRequest
 from codex_relay._core.stream.response import mapUsage, responseSkeleton
 from codex_relay._core.stored import wantsStore
+from codex_relay._providers.client_keys import ClientKey
 from codex_relay._web.conversations import Histories, storeUnavailable
 from codex_relay._web.context import RelayContext
 from codex_relay._web.exchange import ResponsesExchange
@@ -29,6 +30,7 @@ from codex_relay._web.outlet import WebSocketOutlet, errorEvent
 log = Logger()
 
 # Close codes (RFC 6455 §7.4.1).
+GOING_AWAY = 1001
 POLICY_VIOLATION = 1008
 MESSAGE_TOO_BIG = 1009
 # How many responses of its own chain one connection remembers.
@@ -40,16 +42,19 @@ _PENDING = 4
 class ResponsesWebSocketFactory:
     """
     Makes the protocol of each upgraded C{/v1/responses} connection.
+
+    @param client: the client key the upgrade was admitted with, if any.
     """
 
-    def __init__(self, context: RelayContext) -> None:
+    def __init__(self, context: RelayContext, client: ClientKey | None = None) -> None:
         self._context = context
+        self._client = client
 
     def buildProtocol(self, request: Request) -> "ResponsesWebSocket":
         authorization = request.getHeader(b"authorization")
         return ResponsesWebSocket(
             self._context, request,
-            authorization.decode("latin-1") if authorization else None)
+            authorization.decode("latin-1") if authorization else None, self._client)
 
 
 class ResponsesWebSocket:
@@ -58,19 +63,34 @@ class ResponsesWebSocket:
     """
 
     def __init__(self, context: RelayContext, upgraded: Request,
-                 authorization: str | None) -> None:
+                 authorization: str | None, client: ClientKey | None = None) -> None:
         self._context = context
         self._upgraded = upgraded
         self._authorization = authorization
+        self._client = client
         self._chain = Histories(_CHAIN)
         self._transport: WebSocketTransport | None = None
         self._running: Deferred[None] | None = None
         self._exchange: ResponsesExchange | None = None
         self._closed = False
+        self._goingAway = False
         self._pending: deque[dict[str, Any]] = deque()
 
     def negotiationStarted(self, transport: WebSocketTransport) -> None:
         self._transport = transport
+        self._context.activity.sockets.add(self)
+
+    def goAway(self) -> None:
+        """
+        The relay is stopping: close (1001) now if no response is in
+        progress, else once it has ended.  Requests waiting behind it are
+        dropped, and new ones ignored: the client sends them again on its
+        next connection.
+        """
+        self._goingAway = True
+        self._pending.clear()
+        if self._running is None:
+            self._close(GOING_AWAY)
 
     def negotiationFinished(self) -> None:
         pass
@@ -94,6 +114,8 @@ class ResponsesWebSocket:
         except RelayError as error:
             self._refuse(error)
             return
+        if self._goingAway:
+            return
         if self._running is None:
             self._begin(body)
         elif len(self._pending) < _PENDING:
@@ -114,6 +136,7 @@ class ResponsesWebSocket:
     def connectionLost(self, reason: Failure) -> None:
         # Codex ends an exec by dropping the connection: cancel as over HTTP.
         self._closed = True
+        self._context.activity.sockets.discard(self)
         if self._exchange is not None:
             self._exchange.gone = True
         if self._running is not None:
@@ -136,12 +159,17 @@ class ResponsesWebSocket:
 
     def _start(self, work: Any) -> None:
         running = self._running = Deferred.fromCoroutine(work)
+        if self._exchange is not None:
+            # Made before the work's first await, so before _running was set.
+            self._exchange.runs(running)
 
         def done(result: object) -> None:
             self._running = self._exchange = None
             if isinstance(result, Failure) and not self._closed:
                 log.failure("WS /v1/responses", result)
                 self._close(POLICY_VIOLATION if result.check(RelayError) else 1011)
+            if self._goingAway:
+                self._close(GOING_AWAY)
             if self._pending and not self._closed:
                 self._begin(self._pending.popleft())
 
@@ -149,8 +177,18 @@ class ResponsesWebSocket:
 
     async def _respond(self, body: dict[str, Any]) -> None:
         assert self._transport is not None
+        client, gate = self._client, self._context.gate
+        if client is not None and gate is not None:
+            try:
+                gate.take(client)
+            except RelayError as error:
+                gate.refused("websocket", client, error)
+                self._refuse(error)
+                return
         exchange = self._exchange = ResponsesExchange(
             self._context, self._outlet(body), self._chain)
+        if client is not None:
+            exchange.client, exchange.key = client.name, client
         if self._running is not None:
             exchange.runs(self._running)
         total = self._context.config.totalTimeout

@@ -36,8 +36,8 @@ class ErrorTests(SynchronousTestCase):
 
     def test_unknownTopLevelKey(self) -> None:
         self.fails('default = "a"\n' + TWO,
-                   "relay.toml: default: unknown key; allowed: default_upstream, routes, "
-                   "store, upstreams", path="default")
+                   "relay.toml: default: unknown key; allowed: client_keys, "
+                   "default_upstream, routes, store, upstreams", path="default")
 
     def test_noUpstreams(self) -> None:
         message = ("relay.toml: upstreams: at least one upstream is required "
