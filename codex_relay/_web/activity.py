@@ -75,6 +75,7 @@ class Activity:
     def __init__(self) -> None:
         self.inFlight: set[Ending] = set()
         self._observers: list[Callable[[Outcome], None]] = []
+        self._counters: list[Callable[[int], None]] = []
         # The open WebSocket connections, told to go away at shutdown.
         self.sockets: set[GoingAway] = set()
         self._idle: list[Deferred[None]] = []
@@ -82,11 +83,23 @@ class Activity:
     def observe(self, observer: Callable[[Outcome], None]) -> None:
         self._observers.append(observer)
 
+    def count(self, counter: Callable[[int], None]) -> None:
+        """
+        Tell C{counter} how many exchanges are in flight, whenever it changes.
+        """
+        self._counters.append(counter)
+
     def began(self, exchange: Ending) -> None:
         self.inFlight.add(exchange)
+        self._counted()
+
+    def _counted(self) -> None:
+        for counter in self._counters:
+            counter(len(self.inFlight))
 
     def ended(self, exchange: Ending, outcome: Outcome) -> None:
         self.inFlight.discard(exchange)
+        self._counted()
         for observer in self._observers:
             try:
                 observer(outcome)

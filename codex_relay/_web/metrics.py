@@ -11,6 +11,7 @@ C{other}, a client not among the configured keys C{-}, an error code not
 in L{CODES} C{other}.
 """
 
+import os
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -58,6 +59,7 @@ _UPSTREAM_CLASSES = {
 # Seconds: a first token within a minute or two, a whole answer within the
 # total timeout (an hour by default).
 FIRST_DELTA_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 60.0, 120.0)
+MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
 DURATION_BUCKETS = (0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0,
                     1800.0, 3600.0)
 
@@ -76,6 +78,7 @@ class RelayMetrics:
         self.clients: Collection[str] = frozenset()
         self._routed: Callable[[], Collection[str]] = frozenset
         self._listed: Collection[str] = frozenset()
+        self._upstreamUp = _UpstreamUp(dict)
         registry = self.registry
         self.requests = Counter(
             "codex_relay_requests", "Responses requests finished, by final status "
@@ -92,9 +95,10 @@ class RelayMetrics:
         self.duration = Histogram(
             "codex_relay_request_duration_seconds", "Seconds a Responses request took.",
             ("transport", "route", "model"), buckets=DURATION_BUCKETS, registry=registry)
+        # Summed over the live workers when they share PROMETHEUS_MULTIPROC_DIR.
         self.inFlight = Gauge(
             "codex_relay_requests_in_flight", "Responses requests (streams and whole "
-            "answers) in flight.", registry=registry)
+            "answers) in flight.", registry=registry, multiprocess_mode="livesum")
         self.tokens = {kind: Counter(
             "codex_relay_{}_tokens".format(kind), help, ("route", "model"),
             registry=registry) for kind, help in (
@@ -104,6 +108,7 @@ class RelayMetrics:
                            "the input tokens)."),
                 ("reasoning", "Output tokens spent reasoning (part of the output "
                               "tokens)."))}
+        registry.register(self._upstreamUp)
         self.storeOperations = Counter(
             "codex_relay_store_operations", "Response store operations, by result.",
             ("backend", "operation", "result"), registry=registry)
@@ -115,7 +120,7 @@ class RelayMetrics:
         """
         activity = context.activity
         activity.observe(self.observe)
-        self.inFlight.set_function(lambda: len(activity.inFlight))
+        activity.count(self.inFlight.set)
         self._routed = context.table.exactModels
         self._listed = context.listedModels
         keys = context.config.clientKeys
@@ -127,7 +132,7 @@ class RelayMetrics:
         Expose C{codex_relay_upstream_up}: 1 for each upstream that answered
         its last probe, 0 for one that did not (none before the first).
         """
-        self.registry.register(_UpstreamUp(reachable))
+        self._upstreamUp.reachable = reachable
 
     def model(self, name: str) -> str:
         if name == NONE or name in self._listed or name in self._routed():
@@ -167,7 +172,18 @@ class RelayMetrics:
         The C{/metrics} page: C{prometheus_client}'s Twisted resource over
         this registry.
         """
-        return MetricsPage(self.registry)
+        directory = os.environ.get(MULTIPROC_DIR)
+        if not directory:
+            return MetricsPage(self.registry)
+        # Workers (--workers N): every worker's counters, from the files
+        # prometheus_client keeps per process in the shared directory, so
+        # one scrape of any worker sees them all.
+        from prometheus_client import multiprocess
+
+        scraped = CollectorRegistry(auto_describe=True)
+        multiprocess.MultiProcessCollector(scraped, path=directory)
+        scraped.register(self._upstreamUp)
+        return MetricsPage(scraped)
 
 
 class MetricsPage(Resource):
@@ -236,7 +252,7 @@ def upstreamErrorClass(outcome: Outcome) -> str | None:
 
 class _UpstreamUp(Collector):
     def __init__(self, reachable: Callable[[], Mapping[str, bool | None]]) -> None:
-        self._reachable = reachable
+        self.reachable = reachable
 
     def describe(self) -> Iterable[Metric]:
         return [GaugeMetricFamily("codex_relay_upstream_up", "", labels=("upstream",))]
@@ -245,7 +261,7 @@ class _UpstreamUp(Collector):
         family = GaugeMetricFamily(
             "codex_relay_upstream_up", "Whether each upstream answered its last "
             "readiness probe (1) or not (0).", labels=("upstream",))
-        for name, up in dict(self._reachable()).items():
+        for name, up in dict(self.reachable()).items():
             if up is not None:
                 family.add_metric([name], 1.0 if up else 0.0)
         return [family]

@@ -24,13 +24,15 @@ from twisted.trial.unittest import SynchronousTestCase, TestCase
 from twisted.web.client import Agent, HTTPConnectionPool
 from treq.client import HTTPClient
 
+from prometheus_client.parser import text_string_to_metric_families
+
 from codex_relay import start
 from codex_relay._run.tap import Options, makeService
 from codex_relay._run.workers import (
     KILL_MARGIN, MULTIPROC_DIR, WORKER_FDS, WorkerFailed, WorkerSupervisor, workerCount)
 from tests.harness.draining import assertDrains, slowUpstream
 from tests.harness.sockets import serveUpstream, webClient
-from tests.run.test_launch import Child, cleanEnvironment, freePort, reap
+from tests.harness.processes import Child, cleanEnvironment, freePort, reap
 
 DRAIN = 3.0
 # What systemd does for a socket unit: a listening socket as descriptor 3,
@@ -110,6 +112,29 @@ class WorkerProcessTests(TestCase):
                            streams=8)
         for pid in first | later:
             self.assertFalse(alive(pid), pid)
+
+    async def test_oneScrapeSeesEveryWorker(self) -> None:
+        """
+        With two workers, a scrape of /metrics, whichever worker answers
+        it, counts the requests both served.
+        """
+        relay = await deferToThread(start, port=0, upstream=self.upstreamURL,
+                                    env=cleanEnvironment(), store="none", workers=2,
+                                    drain_timeout=DRAIN)
+        self.addCleanup(reap, relay)
+        await self.servingPids(relay.port, lambda pids: len(pids) >= 2)
+        base = "http://127.0.0.1:{}".format(relay.port)
+        await gatherResults([self.fresh.post(
+            (base + "/v1/responses").encode(), json={"model": "model-a", "input": "fast",
+                                                     "stream": True}).addCallback(
+            lambda r: r.content()) for _ in range(16)])
+        for _ in range(4):
+            response = await self.fresh.get((base + "/metrics").encode())
+            families = {f.name: f for f in text_string_to_metric_families(
+                (await response.content()).decode())}
+            total = sum(sample.value for sample in families["codex_relay_requests"].samples
+                        if sample.name == "codex_relay_requests_total")
+            self.assertEqual(total, 16)
 
     async def test_socketActivation(self) -> None:
         """
