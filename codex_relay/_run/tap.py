@@ -4,6 +4,7 @@ C{CODEX_RELAY_*} environment variable, then to its default.
 """
 
 import os
+import signal
 import sys
 from typing import Any, cast
 
@@ -314,6 +315,7 @@ def makeService(options: Options, reactor: Any = None) -> IService:
         from twisted.internet import reactor
     if sharesStoreWithoutSecret(options):
         log.warn(SHARED_STORE_WARNING)
+    reactor.callWhenRunning(stopCleanlyOnSIGTERM, reactor)
     if (options["workers"] or 1) > 1:
         return WorkerSupervisor.fromOptions(options, reactor, metricsEndpoints(options),
                                             stopIfCannotListen=True, inheritStderr=False)
@@ -321,6 +323,20 @@ def makeService(options: Options, reactor: Any = None) -> IService:
                         learnProfiles=True, stopIfCannotListen=True,
                         metricsListen=metricsEndpoints(options), probeUpstreams=True,
                         drainTimeout=drainTimeout(options))
+
+
+def stopCleanlyOnSIGTERM(reactor: Any) -> None:
+    """
+    SIGTERM stops the reactor, so the relay drains, without the reactor
+    noting the signal: twistd and twist would otherwise re-raise it once
+    stopped, and a relay that drained on SIGTERM exits 0, as the console
+    command does.  Installed once the reactor runs, over its own handler.
+    """
+    def stop(number: int, frame: Any) -> None:
+        log.info("Received SIGTERM, draining.")
+        reactor.callFromThread(reactor.stop)
+
+    signal.signal(signal.SIGTERM, stop)
 
 
 def drainTimeout(options: Options) -> float:

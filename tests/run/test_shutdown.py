@@ -7,7 +7,6 @@ with a retryable C{response.failed}, and the process exits soon after.
 """
 
 import os
-import signal
 import time
 
 import treq
@@ -19,7 +18,7 @@ from twisted.trial.unittest import TestCase
 from codex_relay import start
 from tests.harness.draining import assertDrains, slowUpstream
 from tests.harness.sockets import serveUpstream, webClient
-from tests.run.test_launch import BIN, STARTUP, Child, cleanEnvironment, freePort, reap
+from tests.harness.processes import BIN, STARTUP, Child, cleanEnvironment, freePort, reap
 
 DRAIN = 3.0
 
@@ -54,9 +53,7 @@ class ShutdownTests(TestCase):
 
     async def test_twistd(self) -> None:
         """
-        C{twistd -n codex-relay} drains the same way.  Like every twistd
-        application it then re-raises the signal it stopped on, so its exit
-        status says SIGTERM (which systemd counts as a clean stop).
+        C{twistd -n codex-relay} drains the same way, and exits 0 too.
         """
         port = freePort()
         cwd = self.mktemp()
@@ -68,7 +65,7 @@ class ShutdownTests(TestCase):
             "--drain-timeout", str(DRAIN)], cleanEnvironment(), cwd=cwd)
         await self.waitServing(child, port)
         await assertDrains(self, child.process, port, self.upstream, self.web, DRAIN,
-                           status=-signal.SIGTERM)
+                           status=0)
         self.assertIn("drain timeout (3s): ended 10 responses still in flight",
                       child.stdout(), child.output())
         self.assertNotIn("Traceback", child.output())
