@@ -29,7 +29,7 @@ from tests.harness.loopback import LoopbackTestCase
 from tests.harness.memory import HELLO, RelayTestCase, streamRequest
 from tests.harness.sockets import serveUpstream, webClient
 from tests.harness.upstream import ScriptedUpstream, Stream
-from tests.run.test_launch import BIN, STARTUP, Child, cleanEnvironment, freePort, reap, terminate
+from tests.harness.processes import BIN, STARTUP, Child, cleanEnvironment, freePort, reap, terminate
 
 REQUEST_FIELDS = ("transport", "route", "model", "client", "http", "status", "code",
                   "input_tokens", "output_tokens", "cached_tokens", "reasoning_tokens",

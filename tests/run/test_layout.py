@@ -120,3 +120,18 @@ class LayoutTests(SynchronousTestCase):
             "_web/bad.py imports codex_relay._run.service",
             "_web/bad.py imports codex_relay._run.service.RelayService",
         ])
+
+
+class TestLayoutTests(SynchronousTestCase):
+    def test_testsImportOnlyTheHarness(self) -> None:
+        """
+        A test module imports what it shares from C{tests.harness}, never
+        from another test module.
+        """
+        tests = PACKAGE.parent / "tests"
+        crossed = sorted(
+            "{} imports {}".format(path.relative_to(tests), module)
+            for path in tests.rglob("test_*.py")
+            for module in imports(path, tests.parent / "codex_relay")
+            if module.startswith("tests.") and module.split(".")[-1].startswith("test_"))
+        self.assertEqual(crossed, [])

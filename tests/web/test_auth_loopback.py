@@ -16,7 +16,7 @@ from tests.harness.memory import HELLO, streamRequest
 from tests.harness.oracle import checkEvents, checkStream
 from tests.harness.replies import Stream
 from tests.harness.websocket import connectWebSocket
-from tests.web.test_auth import ALICE, CAROL, KEYS, SECRETS, bearer
+from tests.harness.clientkeys import ALICE, CAROL, KEYS, SECRETS, bearer
 
 BODY = {"model": "model-a", "store": False, "stream": True,
         "input": [{"type": "message", "role": "user",
