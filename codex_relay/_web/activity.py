@@ -155,6 +155,14 @@ def usageTokens(usage: dict[str, Any] | None) -> dict[str, int]:
             if isinstance(count, int) and not isinstance(count, bool) and count >= 0}
 
 
+def printable(text: str) -> str:
+    """
+    C{text} as a log line can hold it: a lone surrogate (valid in JSON,
+    not in UTF-8) escaped rather than breaking the log file.
+    """
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def logOutcome(outcome: Outcome) -> None:
     """
     The one log line of each request.  Its fields are the event's own, so

@@ -101,3 +101,10 @@ class UpstreamCall:
             if self._watch.gone or self._watch.timedOut:
                 raise CancelledError() from error
             raise unreachable(error, "request") from error
+
+
+def isSSE(response: Any) -> bool:
+    """
+    Whether the upstream answered with a stream of events.
+    """
+    return b"event-stream" in response.headers.getRawHeaders(b"content-type", [b""])[0]

@@ -21,12 +21,13 @@ from codex_relay._providers.client_keys import ClientKey, permittedRoute
 from codex_relay._core.stream.passthrough import PassthroughStream, forwardedBody
 from codex_relay._core.request.tools import Notice
 from codex_relay._core.request.translate import translateRequest
-from codex_relay._core.stream.response import failedResponse
 from codex_relay._providers.routes import RESPONSES, Route
 from codex_relay._core.sse import encodeEvent
 from codex_relay._core.stream.translator import StreamTranslator
-from codex_relay._web.activity import Outcome
-from codex_relay._web.calls import UpstreamCall
+from codex_relay._core.stream.response import (
+    DELTA_EVENTS, KEPT_EVENTS, TERMINAL_EVENTS, failedResponse)
+from codex_relay._web.activity import Outcome, printable
+from codex_relay._web.calls import UpstreamCall, isSSE
 from codex_relay._web.context import RelayContext
 from codex_relay._web.ids import newId, now
 from codex_relay._web.failures import classify
@@ -172,7 +173,7 @@ class ResponsesExchange(Watch):
         translator = self._translator = StreamTranslator(
             body, chat, settings, contentFilter=healer, ids=newId, clock=now)
         response = await self._call(route).send(chat)
-        if _isSSE(response):
+        if isSSE(response):
             if chat.stream:
                 self._startStream()
             await self._streamBody(response, route)
@@ -232,7 +233,7 @@ class ResponsesExchange(Watch):
                                     body.get("stream") is True)
         if response.code >= 300:
             raise call.error(response, await call.content(response))
-        if not _isSSE(response):
+        if not isSSE(response):
             raw = await call.content(response)
             stream.whole(raw)
             self._writeJSON(raw, response.code)
@@ -287,7 +288,7 @@ class ResponsesExchange(Watch):
 
     def _emit(self, events: list[dict[str, Any]]) -> None:
         keep = self._keep
-        if keep is not None and events and events[-1]["type"] in _KEPT_EVENTS:
+        if keep is not None and events and events[-1]["type"] in KEPT_EVENTS:
             self._keep = None
             self._write(events[:-1])
             self._keeping = Deferred.fromCoroutine(self._keepThen(keep, events[-1]))
@@ -295,11 +296,11 @@ class ResponsesExchange(Watch):
         self._write(events)
 
     def _write(self, events: list[dict[str, Any]]) -> None:
-        if self._firstDelta is None and any(e["type"] in _DELTAS for e in events):
+        if self._firstDelta is None and any(e["type"] in DELTA_EVENTS for e in events):
             self._firstDelta = self._reactor.seconds() - self._started
         if self._streaming and not self.gone and events:
             self._outlet.writeEvents(events)
-            self._ended = events[-1]["type"] in _TERMINAL_EVENTS
+            self._ended = events[-1]["type"] in TERMINAL_EVENTS
 
     def _endStream(self, message: str = "The stream ended without a terminal event.") -> None:
         """
@@ -392,24 +393,3 @@ class ResponsesExchange(Watch):
         self.lastResort(message)
         self.gone = True
         self._cancel()
-
-
-# The events whose first one is the latency that matters to a user.
-_DELTAS = frozenset(("response.output_text.delta", "response.reasoning_summary_text.delta",
-                     "response.reasoning_text.delta", "response.function_call_arguments.delta",
-                     "response.custom_tool_call_input.delta"))
-_TERMINAL_EVENTS = frozenset(("response.completed", "response.incomplete", "response.failed"))
-# A failed response is not kept: it goes out at once.
-_KEPT_EVENTS = frozenset(("response.completed", "response.incomplete"))
-
-
-def printable(text: str) -> str:
-    """
-    C{text} as a log line can hold it: a lone surrogate (valid in JSON,
-    not in UTF-8) escaped rather than breaking the log file.
-    """
-    return text.encode("utf-8", "backslashreplace").decode("utf-8")
-
-
-def _isSSE(response: Any) -> bool:
-    return b"event-stream" in response.headers.getRawHeaders(b"content-type", [b""])[0]

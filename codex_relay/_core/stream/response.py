@@ -9,6 +9,16 @@ from collections.abc import Callable
 from typing import Any
 import json
 
+# The events that end a response, and those of them a relay keeps (a
+# failed response is not stored).
+TERMINAL_EVENTS = frozenset(("response.completed", "response.incomplete", "response.failed"))
+KEPT_EVENTS = frozenset(("response.completed", "response.incomplete"))
+# The events whose first one is the latency that matters to a user.
+DELTA_EVENTS = frozenset((
+    "response.output_text.delta", "response.reasoning_summary_text.delta",
+    "response.reasoning_text.delta", "response.function_call_arguments.delta",
+    "response.custom_tool_call_input.delta"))
+
 # What the core is handed to make fresh ids (C{ids("msg_")}) and to tell
 # the time (whole seconds since the epoch).
 Ids = Callable[[str], str]
