@@ -14,6 +14,7 @@ from twisted.web.server import Request, Site
 import json
 
 from codex_relay._core.errors import RelayError, invalidRequest
+from codex_relay._web.nodelay import noDelay
 from codex_relay._core.request.translate import MAX_NESTING, checkNesting
 
 # How long a client still sending an oversized header is read (and
@@ -57,6 +58,10 @@ class LimitedChannel(http.HTTPChannel):
     """
 
     _discarding = False
+
+    def connectionMade(self) -> None:
+        super().connectionMade()
+        noDelay(self.transport)
 
     def dataReceived(self, data: bytes) -> None:
         if not self._discarding:

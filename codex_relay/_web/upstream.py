@@ -28,6 +28,7 @@ from treq.cookies import IndexableCookieJar
 
 from codex_relay._web.body import readBody
 from codex_relay._web.config import RelayConfig
+from codex_relay._web.nodelay import noDelay
 from codex_relay._providers.routes import Upstream
 from codex_relay._version import __version__
 
@@ -96,22 +97,37 @@ def _retryable(error: BaseException, request: Any) -> bool:
     return request.bodyProducer is None or isinstance(request.bodyProducer, BytesProducer)
 
 
+def immediate(connection: Any) -> Any:
+    """
+    C{connection}, new, with TCP_NODELAY set (L{noDelay}).
+    """
+    noDelay(connection.transport)
+    return connection
+
+
 class RetryingPool(HTTPConnectionPool):
     """
     A pool that retries, once and on a fresh connection, a request whose
     reused connection turned out to be closed.  Twisted's own
     C{retryAutomatically} does that only for idempotent methods without a
-    body, never for a POST.
+    body, never for a POST.  Its new connections send without delay
+    (L{noDelay}).
     """
 
     retryAutomatically = False
 
     def getConnection(self, key: Any, endpoint: Any) -> Deferred[Any]:
         cached = list(self._connections.get(key, ()))
-        return super().getConnection(key, endpoint).addCallback(
-            lambda connection: _RetriedOnce(
-                connection, lambda: self._newConnection(key, endpoint))
-            if connection in cached else connection)
+
+        def fresh() -> Deferred[Any]:
+            return self._newConnection(key, endpoint).addCallback(immediate)
+
+        def got(connection: Any) -> Any:
+            if connection in cached:
+                return _RetriedOnce(connection, fresh)
+            return immediate(connection)
+
+        return super().getConnection(key, endpoint).addCallback(got)
 
 
 def _trustRoot(path: str | None) -> Any:
