@@ -27,13 +27,13 @@ be a secret (a token pasted where its hash belongs, an upstream key).
 import hashlib
 import hmac
 import re
-import tomllib
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, NoReturn
 
-from codex_relay._providers.config_file import ConfigError, _fail, _key
+from codex_relay._providers.config_file import _fail, _key
+from codex_relay._providers.tomlfile import loadTOML, readText
 from codex_relay._providers.routes import Route, RoutingTable, _typeName
 
 _TOP_KEYS = ("clients",)
@@ -185,17 +185,7 @@ def loadClientKeys(path: str, environ: Mapping[str, str]) -> ClientKeys:
     @param environ: where C{upstream_api_key_env} variables are looked up.
     @raise ConfigError: if the file cannot be read or used.
     """
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except OSError as e:
-        raise ConfigError("{}: cannot read the client keys file: {}".format(
-            path, e.strerror or e), path) from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise ConfigError("{}: not UTF-8 text (byte {})".format(path, e.start), path) from None
-    return parseClientKeys(text, environ, path)
+    return parseClientKeys(readText(path, "client keys file"), environ, path)
 
 
 def parseClientKeys(text: str, environ: Mapping[str, str],
@@ -205,11 +195,7 @@ def parseClientKeys(text: str, environ: Mapping[str, str],
 
     @raise ConfigError: naming C{source} and the line or key at fault.
     """
-    try:
-        document = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError("{}: {}".format(source, e), source) from None
-    return _Parser(source, text, environ).keys(document)
+    return _Parser(source, text, environ).keys(loadTOML(text, source))
 
 
 class _Parser:

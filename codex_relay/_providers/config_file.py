@@ -44,7 +44,6 @@ C{/v1/models} lists, for each upstream that answers, the names a client
 
 import math
 import re
-import tomllib
 from datetime import date, datetime, time
 from types import MappingProxyType
 from typing import Any, Mapping, NoReturn
@@ -52,6 +51,7 @@ from urllib.parse import urlsplit
 
 from codex_relay._providers.profiles import detectProfile, profileNamed
 
+from codex_relay._providers.tomlfile import ConfigError, loadTOML, readText
 from codex_relay._providers.routes import (
     APIS,
     CHAT,
@@ -74,21 +74,6 @@ _TIMEOUTS = (("connect_timeout", "connectTimeout"), ("headers_timeout", "headers
              ("idle_timeout", "idleTimeout"), ("total_timeout", "totalTimeout"))
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 
-
-class ConfigError(Exception):
-    """
-    A configuration that cannot be used.  The message names the file and
-    the TOML line or the key path.
-
-    @ivar source: the file (or C{"<config>"}).
-    @ivar path: the key path, or L{None} for a syntax or file error.
-    """
-
-    def __init__(self, message: str, source: str | None = None,
-                 path: str | None = None) -> None:
-        super().__init__(message)
-        self.source = source
-        self.path = path
 
 def singleUpstream(baseURL: str, apiKey: str | None,
                    profileName: str | None = None) -> RoutingTable:
@@ -121,17 +106,7 @@ def loadRoutingTable(path: str, environ: Mapping[str, str]) -> RoutingTable:
     @param environ: where C{api_key_env} variables are looked up.
     @raise ConfigError: if the file cannot be read or used.
     """
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except OSError as e:
-        raise ConfigError("{}: cannot read the configuration file: {}".format(
-            path, e.strerror or e), path) from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise ConfigError("{}: not UTF-8 text (byte {})".format(path, e.start), path) from None
-    return parseRoutingTable(text, environ, path)
+    return parseRoutingTable(readText(path, "configuration file"), environ, path)
 
 
 def parseRoutingTable(text: str, environ: Mapping[str, str],
@@ -142,11 +117,7 @@ def parseRoutingTable(text: str, environ: Mapping[str, str],
     @param source: names the document in error messages.
     @raise ConfigError: naming C{source} and the line or key at fault.
     """
-    try:
-        document = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError("{}: {}".format(source, e), source) from None
-    return _Parser(source, text, environ).table(document)
+    return _Parser(source, text, environ).table(loadTOML(text, source))
 
 
 def _fail(source: str, path: str, message: str, line: int | None = None) -> NoReturn:

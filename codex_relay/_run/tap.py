@@ -16,7 +16,8 @@ from twisted.python import usage
 from codex_relay._web.config import DEFAULT_MAX_BODY, DEFAULT_PORT, DEFAULT_UPSTREAM, RelayConfig
 from codex_relay._core.errors import DEFAULT_RETRY_AFTER
 from codex_relay._run.logs import FORMATS, LEVELS
-from codex_relay._providers.config_file import ConfigError, loadRoutingTable, singleUpstream
+from codex_relay._providers.config_file import loadRoutingTable, singleUpstream
+from codex_relay._providers.tomlfile import ConfigError
 from codex_relay._providers.client_keys import ClientKeys, loadClientKeys
 from codex_relay._run.secret import relaySecret
 from codex_relay._run.drain import DEFAULT_DRAIN_TIMEOUT

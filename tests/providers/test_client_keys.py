@@ -19,7 +19,7 @@ from codex_relay._providers.client_keys import (
     permittedRoute,
     visibleModels,
 )
-from codex_relay._providers.config_file import ConfigError
+from codex_relay._providers.tomlfile import ConfigError
 from tests.harness.routes import README, parse as parseRoutes
 
 ALICE = "crk-alice-token"

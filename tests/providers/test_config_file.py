@@ -8,7 +8,8 @@ import os
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from codex_relay._providers.config_file import ConfigError, loadRoutingTable, parseRoutingTable
+from codex_relay._providers.config_file import loadRoutingTable, parseRoutingTable
+from codex_relay._providers.tomlfile import ConfigError
 from tests.harness.routes import ENVIRON, README, TWO, parse
 
 

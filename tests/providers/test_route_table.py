@@ -7,7 +7,8 @@ overrides, and the table for a single upstream.
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from codex_relay._providers.config_file import ConfigError, singleUpstream
+from codex_relay._providers.config_file import singleUpstream
+from codex_relay._providers.tomlfile import ConfigError
 from codex_relay._providers.profiles import FORBIDDEN, REQUIRED
 from tests.harness.routes import README, TWO, parse
 
