@@ -12,11 +12,16 @@ from twisted.web import http
 from twisted.web.server import Request, Site
 
 import json
+from io import BytesIO
 
 from codex_relay._core.errors import RelayError, invalidRequest
 from codex_relay._web.nodelay import noDelay
 from codex_relay._core.request.translate import MAX_NESTING, checkNesting
 
+# Codex's requests grow with its conversation (40 KB to a few MB): kept in
+# memory up to this size, in a temporary file past it (Twisted's own cut is
+# 100 000 bytes, which a Codex session passes within a few turns).
+IN_MEMORY_BODY = 4 * 1024 * 1024
 # How long a client still sending an oversized header is read (and
 # discarded) after its 431, so that it sees the answer instead of a reset.
 _DRAIN_SECONDS = 5
@@ -39,7 +44,11 @@ class LimitedRequest(Request):
     def gotLength(self, length: int | None) -> None:
         if length is not None and length > self.maxBodyBytes:
             self.bodyTooLarge = True
-        super().gotLength(None if self.bodyTooLarge else length)
+        if self.bodyTooLarge or (length is not None and length <= IN_MEMORY_BODY):
+            # Nothing is stored past the limit; below it, no file to write.
+            self.content = BytesIO()
+        else:
+            super().gotLength(None)
 
     def handleContentChunk(self, data: bytes) -> None:
         self._received += len(data)
