@@ -19,12 +19,10 @@ from codex_relay._web.serving import writeError
 
 class Outlet(Protocol):
     """
-    @ivar label: how log lines name the request (C{POST /v1/responses}).
     @ivar transport: C{http} or C{websocket}.
     @ivar authorization: the client's C{Authorization} header, if any.
     """
 
-    label: str
     transport: str
     authorization: str | None
 
@@ -71,7 +69,6 @@ class HTTPOutlet:
     The answer to one HTTP request.
     """
 
-    label = "POST /v1/responses"
     transport = "http"
 
     def __init__(self, request: Request) -> None:
@@ -120,7 +117,6 @@ class WebSocketOutlet:
     its own text frame holding what would be the SSE C{data:} payload.
     """
 
-    label = "WS /v1/responses"
     transport = "websocket"
 
     def __init__(self, transport: WebSocketTransport, upgraded: Request, body: Any,
