@@ -13,6 +13,7 @@ The upstream and the clients run on the test's reactor; every blocking
 wait on the relay process runs in a thread.
 """
 
+import errno
 import signal
 import subprocess
 import time
@@ -23,7 +24,7 @@ import treq
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred, gatherResults
 from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
-from twisted.internet.error import ConnectionRefusedError
+from twisted.internet.error import ConnectError, ConnectionRefusedError
 from twisted.internet.protocol import Protocol
 from twisted.internet.task import deferLater
 from twisted.internet.threads import deferToThread
@@ -85,7 +86,9 @@ class _Idle(Protocol):
 
 async def untilRefused(port: int, within: float = 2.0) -> float:
     """
-    Seconds until a new connection to C{port} is refused.
+    Seconds until a new connection to C{port} is refused.  A reset while
+    connecting counts: closing a listening socket resets the connections
+    still in its backlog, which were never served.
     """
     began = time.monotonic()
     while time.monotonic() - began < within:
@@ -93,6 +96,10 @@ async def untilRefused(port: int, within: float = 2.0) -> float:
             connected = await connectProtocol(
                 TCP4ClientEndpoint(reactor, "127.0.0.1", port, timeout=1), Protocol())
         except ConnectionRefusedError:
+            return time.monotonic() - began
+        except ConnectError as error:
+            if error.osError != errno.ECONNRESET:
+                raise
             return time.monotonic() - began
         connected.transport.abortConnection()  # type: ignore[union-attr]
         await deferLater(reactor, 0.01, lambda: None)
