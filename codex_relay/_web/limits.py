@@ -109,8 +109,14 @@ class LimitedChannel(http.HTTPChannel):
 class LimitedSite(Site):
     """
     A L{Site} whose channels are L{LimitedChannel}s, and which writes no
-    access log line.
+    access log line.  It leaves POST bodies unparsed as forms: every body
+    here is JSON, and Twisted's form check builds an email message per
+    request to read the content type.
     """
+
+    def __init__(self, resource: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("parsePOSTFormSubmission", False)
+        super().__init__(resource, *args, **kwargs)
 
     def log(self, request: Any) -> None:
         # Each Responses request has its own line (activity.logOutcome), with
