@@ -7,6 +7,13 @@ and a client thread sends sequential one-chunk streams.
 
 Prints the top entries by own time and by cumulative time.  A profile, not
 a figure: use bench/latency.py for the overhead against the Rust relay.
+
+    python bench/profile_request.py --split [--requests N]
+
+Instead of a profile, the median time of each leg of one request, without a
+profiler: from its first byte read to the upstream request written, from
+there to the upstream's first byte read, and from that to the first delta
+handed to the client's transport.
 """
 
 import argparse
@@ -14,9 +21,12 @@ import cProfile
 import http.client
 import json
 import pstats
+import statistics
 import subprocess
 import sys
 import threading
+import time
+from typing import Any
 
 sys.path.insert(0, ".")
 
@@ -33,7 +43,69 @@ def upstreamPort() -> tuple[subprocess.Popen, int]:
     return process, int(process.stdout.readline().split()[-1])
 
 
-def drive(port: int, warm: int, count: int, profile: cProfile.Profile) -> None:
+class Legs:
+    """
+    Timestamps of one request at a time (the driver is sequential), taken
+    by wrapping the four places a leg begins or ends.
+    """
+
+    def __init__(self) -> None:
+        self.marks: dict[str, float] = {}
+        self.legs: list[tuple[float, float, float]] = []
+        self.recording = False
+
+    def enable(self) -> None:
+        self.recording = True
+
+    def disable(self) -> None:
+        self.recording = False
+
+    def mark(self, name: str) -> None:
+        if self.recording and name not in self.marks:
+            self.marks[name] = time.perf_counter()
+        if name == "delta" and len(self.marks) == 4:
+            m = self.marks
+            self.legs.append((m["sent"] - m["read"], m["answered"] - m["sent"],
+                              m["delta"] - m["answered"]))
+        if name == "delta":
+            self.marks = {}
+
+    def install(self) -> None:
+        from twisted.web import _newclient
+        from codex_relay._web import exchange, limits
+
+        def wrap(cls: type, method: str, name: str, after: bool = False) -> None:
+            original = getattr(cls, method)
+
+            def wrapped(*a: object, **k: object) -> object:
+                if not after:
+                    self.mark(name)
+                result = original(*a, **k)
+                if after:
+                    self.mark(name)
+                return result
+            setattr(cls, method, wrapped)
+
+        wrap(limits.LimitedChannel, "dataReceived", "read")
+        wrap(_newclient.HTTP11ClientProtocol, "request", "sent", after=True)
+        wrap(_newclient.HTTP11ClientProtocol, "dataReceived", "answered")
+        original = exchange.ResponsesExchange._write
+
+        def written(this: exchange.ResponsesExchange, events: list) -> None:
+            before = this._firstDelta
+            original(this, events)
+            if before is None and this._firstDelta is not None:
+                self.mark("delta")
+        exchange.ResponsesExchange._write = written  # type: ignore[method-assign]
+
+    def report(self) -> None:
+        print("{} requests, median ms: read -> upstream request written {:.3f}; "
+              "-> upstream's first byte {:.3f}; -> first delta written {:.3f}".format(
+                  len(self.legs), *(1000 * statistics.median(leg[i] for leg in self.legs)
+                                    for i in range(3))))
+
+
+def drive(port: int, warm: int, count: int, profile: Any) -> None:
     body = json.dumps({"model": "one", "input": "hi", "stream": True, "store": False})
     connection = http.client.HTTPConnection("127.0.0.1", port)
 
@@ -55,6 +127,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=500)
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--split", action="store_true",
+                        help="time the legs of a request instead of profiling")
     parser.add_argument("--callees", default=None,
                         help="also print what functions matching this pattern call")
     args = parser.parse_args()
@@ -64,7 +138,11 @@ def main() -> None:
                                            store="none"), reactor,
                                ["tcp:0:interface=127.0.0.1"])
         service.startService()
-        profile = cProfile.Profile()
+        legs = Legs()
+        profile: Any = cProfile.Profile()
+        if args.split:
+            legs.install()
+            profile = legs
 
         def listening(ports: list) -> None:
             threading.Thread(target=drive, daemon=True, args=(
@@ -72,6 +150,11 @@ def main() -> None:
 
         service.listening.addCallback(listening)
         reactor.run()
+        if args.split:
+            print("$ python bench/profile_request.py --split --requests {}".format(
+                args.requests))
+            legs.report()
+            return
         print("$ python bench/profile_request.py --requests {}".format(args.requests))
         stats = pstats.Stats(profile).strip_dirs()
         stats.sort_stats("tottime").print_stats(args.top)
