@@ -20,6 +20,7 @@ from twisted.web.http import PotentialDataLoss
 from codex_relay._core.errors import UpstreamTooLarge
 from codex_relay._core.sse import MAX_EVENT_BYTES, SSEDecoder, SSEEvent, SSETooLarge
 from codex_relay._core.stream.passthrough import PassthroughStream
+from codex_relay._core.stream.response import DELTA_EVENTS
 from codex_relay._core.stream.translator import StreamTranslator
 
 
@@ -114,8 +115,15 @@ class PacedBody(Protocol):
             # The rest of a read still arrives after a pause: it must not
             # restart the idle clock while the client holds the stream.
             self._startIdleClock()
+        self._step(self.received, data)
+
+    def _step(self, handle: Callable[..., bool], *args: Any) -> None:
+        """
+        C{handle(*args)}: the body's next step, which says whether the
+        response is now complete.
+        """
         try:
-            complete = self.received(data)
+            complete = handle(*args)
         except Exception:
             # As treq's _BodyCollector does: a body we cannot handle ends
             # the response with the reason, and stops the upstream.
@@ -179,11 +187,35 @@ class PacedBody(Protocol):
             self.transport.stopProducing()  # type: ignore[attr-defined]
 
 
+class _AfterWrites:
+    """
+    Calls C{f} once the reactor has polled for I/O, so that what was written
+    before is on its way first.  A call scheduled while handling a read
+    runs before the next poll; one scheduled from that call runs after it.
+    """
+
+    def __init__(self, clock: Any, f: Callable[[], None]) -> None:
+        self._f = f
+        self._call = clock.callLater(0, self._again, clock)
+
+    def _again(self, clock: Any) -> None:
+        self._call = clock.callLater(0, self._f)
+
+    def cancel(self) -> None:
+        if self._call.active():
+            self._call.cancel()
+
+
 class TranslatingBody(PacedBody):
     """
     Receives an upstream Chat SSE body, feeds it through the decoder and the
     translator, and hands each batch of events to C{emit}.  L{done} fires
     once the translator has produced its terminal event, or the body ended.
+
+    The first delta does not wait for the rest of its read: the events up
+    to it are emitted, and the rest of the read is translated once the
+    reactor has written them (L{_AfterWrites}).  Later reads are translated
+    whole, their events emitted in one batch.
 
     L{done} fails with L{UpstreamTooLarge} when a line or event of the body
     is larger than C{maxEventBytes}: the upstream's fault.  Any other
@@ -204,14 +236,23 @@ class TranslatingBody(PacedBody):
         self._decoder = SSEDecoder(maxEventBytes)
         self._translator = translator
         self._emit = emit
+        self._awaitingDelta = True
+        # While the first delta is being written: the rest of its read, and
+        # what came after it (bytes, then how the body ended).
+        self._release: _AfterWrites | None = None
+        self._heldEvents: list[SSEEvent] = []
+        self._heldData: list[bytes] = []
+        self._heldLoss: Failure | None = None
 
     def received(self, data: bytes) -> bool:
+        if self._release is not None:
+            self._heldData.append(data)
+            return False
         try:
             decoded = self._decoder.feed(data)
         except SSETooLarge as error:
             raise UpstreamTooLarge(str(error)) from error
-        self._translate(decoded)
-        return self._translator.finished
+        return self._translate(decoded)
 
     def ended(self) -> None:
         try:
@@ -220,18 +261,53 @@ class TranslatingBody(PacedBody):
             raise UpstreamTooLarge(str(error)) from error
         self._translate(decoded)
 
-    def _translate(self, decoded: list[SSEEvent]) -> None:
+    def connectionLost(self, reason: Failure = Failure(ResponseDone())) -> None:
+        if self._release is not None:
+            self._heldLoss = reason
+            return
+        super().connectionLost(reason)
+
+    def _translate(self, decoded: list[SSEEvent]) -> bool:
         translator = self._translator
         events: list[dict[str, Any]] = []
         try:
-            for event in decoded:
+            for index, event in enumerate(decoded):
                 events.extend(translator.feedEvent(event))
+                if self._awaitingDelta and any(e["type"] in DELTA_EVENTS for e in events):
+                    self._awaitingDelta = False
+                    if index + 1 < len(decoded):
+                        self._emit(events)
+                        self._hold(decoded[index + 1:])
+                        return False
         except BaseException:
             if events:
                 self._emit(events)
             raise
         if events:
             self._emit(events)
+        return translator.finished
+
+    def _hold(self, rest: list[SSEEvent]) -> None:
+        self._heldEvents = rest
+        self._release = _AfterWrites(self._clock, self._released)
+
+    def _released(self) -> None:
+        self._release = None
+        events, data, loss = self._heldEvents, self._heldData, self._heldLoss
+        self._heldEvents, self._heldData, self._heldLoss = [], [], None
+        if self.done.called:
+            return  # cancelled, or timed out, meanwhile
+        self._step(self._translate, events)
+        for part in data:
+            self.dataReceived(part)
+        if loss is not None:
+            self.connectionLost(loss)
+
+    def _end(self) -> None:
+        super()._end()
+        if self._release is not None:
+            self._release.cancel()
+            self._release = None
 
 
 class CollectedBody(PacedBody):

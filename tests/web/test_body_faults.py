@@ -23,36 +23,11 @@ from codex_relay._core.errors import UpstreamTooLarge
 from codex_relay._core.stream.passthrough import PassthroughStream
 from codex_relay._web.body import RelayedBody
 from codex_relay._web.ids import newId, now
-from codex_relay._core.request.translate import translateRequest
 from codex_relay._core.sse import MAX_EVENT_BYTES, SSEEvent, SSETooLarge
 from codex_relay._core.stream.translator import StreamTranslator
 from tests.harness import chunks as C
-from tests.harness.eventsize import ENDLESS, READ, REQUEST, SETTINGS
-
-
-def translator(request: dict = REQUEST) -> StreamTranslator:
-    return StreamTranslator(request, translateRequest(request, SETTINGS), SETTINGS,
-                            ids=newId, clock=now)
-
-
-class Emitted:
-    """
-    An C{emit} callable that keeps the batches, or raises C{error} once.
-    """
-
-    def __init__(self, error: Exception | None = None) -> None:
-        self.batches: list[list[dict]] = []
-        self.error = error
-
-    def __call__(self, events: list[dict]) -> None:
-        if self.error is not None:
-            error, self.error = self.error, None
-            raise error
-        self.batches.append(events)
-
-    @property
-    def types(self) -> list[str]:
-        return [event["type"] for batch in self.batches for event in batch]
+from tests.harness.emitted import Emitted, translator
+from tests.harness.eventsize import ENDLESS, READ, REQUEST
 
 
 class BodyTestMixin:
@@ -71,8 +46,10 @@ class TranslatingBodyTests(BodyTestMixin, SynchronousTestCase):
     def body(self, emit: Emitted, maxEventBytes: int = MAX_EVENT_BYTES,
              translate: StreamTranslator | None = None) -> TranslatingBody:
         self.translator = translate or translator()
-        return self.connect(TranslatingBody(self.translator, emit, Clock(), 10,
-                                            maxEventBytes))
+        clock = Clock()
+        body = self.connect(TranslatingBody(self.translator, emit, clock, 10, maxEventBytes))
+        self.clock = clock
+        return body
 
     def test_endlessLine(self) -> None:
         """
@@ -140,6 +117,7 @@ class TranslatingBodyTests(BodyTestMixin, SynchronousTestCase):
 
         self.patch(self.translator, "feedEvent", feedOrBreak)
         body.dataReceived(C.sse(C.text("Hi"), C.text("boom"), C.text("never")))
+        self.clock.advance(0)  # the rest of the read, after the first delta's turn
         failure = self.failureResultOf(body.done, KeyError)
         self.assertNotIsInstance(failure.value, UpstreamTooLarge)
         self.assertEqual(emit.types, ["response.output_item.added",
