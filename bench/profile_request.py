@@ -11,9 +11,9 @@ a figure: use bench/latency.py for the overhead against the Rust relay.
     python bench/profile_request.py --split [--requests N]
 
 Instead of a profile, the median time of each leg of one request, without a
-profiler: from its first byte read to the upstream request written, from
-there to the upstream's first byte read, and from that to the first delta
-handed to the client's transport.
+profiler, as the relay's sockets see it: from its first read of the request
+to the upstream request sent, from there to its first read of the answer,
+and from that to the first delta sent.
 """
 
 import argparse
@@ -34,6 +34,8 @@ from twisted.internet import reactor  # noqa: E402
 
 from codex_relay._run.service import RelayService  # noqa: E402
 from codex_relay._web.config import RelayConfig  # noqa: E402
+
+MODEL = __import__("os").environ.get("M", "one")
 
 
 def upstreamPort() -> tuple[subprocess.Popen, int]:
@@ -71,42 +73,34 @@ class Legs:
             self.marks = {}
 
     def install(self) -> None:
-        from twisted.web import _newclient
-        from codex_relay._web import exchange, limits
+        # On the sockets, so each leg is what the wire sees: the client's
+        # request read, the upstream request sent, the upstream's answer
+        # read, and the first delta's bytes sent.
+        from twisted.internet import tcp
 
-        def wrap(cls: type, method: str, name: str, after: bool = False) -> None:
+        def wrap(cls: type, method: str, name: str, needle: bytes | None = None) -> None:
             original = getattr(cls, method)
 
-            def wrapped(*a: object, **k: object) -> object:
-                if not after:
+            def wrapped(this: object, *a: Any) -> Any:
+                if needle is None or needle in bytes(a[0]):
                     self.mark(name)
-                result = original(*a, **k)
-                if after:
-                    self.mark(name)
-                return result
+                return original(this, *a)
             setattr(cls, method, wrapped)
 
-        wrap(limits.LimitedChannel, "dataReceived", "read")
-        wrap(_newclient.HTTP11ClientProtocol, "request", "sent", after=True)
-        wrap(_newclient.HTTP11ClientProtocol, "dataReceived", "answered")
-        original = exchange.ResponsesExchange._write
-
-        def written(this: exchange.ResponsesExchange, events: list) -> None:
-            before = this._firstDelta
-            original(this, events)
-            if before is None and this._firstDelta is not None:
-                self.mark("delta")
-        exchange.ResponsesExchange._write = written  # type: ignore[method-assign]
+        wrap(tcp.Server, "doRead", "read")
+        wrap(tcp.Client, "writeSomeData", "sent")
+        wrap(tcp.Client, "doRead", "answered")
+        wrap(tcp.Server, "writeSomeData", "delta", b"output_text.delta")
 
     def report(self) -> None:
-        print("{} requests, median ms: read -> upstream request written {:.3f}; "
-              "-> upstream's first byte {:.3f}; -> first delta written {:.3f}".format(
+        print("{} requests, median ms: request read -> upstream request sent {:.3f}; "
+              "-> upstream's answer read {:.3f}; -> first delta sent {:.3f}".format(
                   len(self.legs), *(1000 * statistics.median(leg[i] for leg in self.legs)
                                     for i in range(3))))
 
 
 def drive(port: int, warm: int, count: int, profile: Any) -> None:
-    body = json.dumps({"model": "one", "input": "hi", "stream": True, "store": False})
+    body = json.dumps({"model": MODEL, "input": "hi", "stream": True, "store": False})
     connection = http.client.HTTPConnection("127.0.0.1", port)
 
     def send(n: int) -> None:
