@@ -8,7 +8,7 @@ and a client thread sends sequential one-chunk streams.
 Prints the top entries by own time and by cumulative time.  A profile, not
 a figure: use bench/latency.py for the overhead against the Rust relay.
 
-    python bench/profile_request.py --split [--requests N]
+    python bench/profile_request.py --split [--requests N] [--model burst64]
 
 Instead of a profile, the median time of each leg of one request, without a
 profiler, as the relay's sockets see it: from its first read of the request
@@ -34,8 +34,6 @@ from twisted.internet import reactor  # noqa: E402
 
 from codex_relay._run.service import RelayService  # noqa: E402
 from codex_relay._web.config import RelayConfig  # noqa: E402
-
-MODEL = __import__("os").environ.get("M", "one")
 
 
 def upstreamPort() -> tuple[subprocess.Popen, int]:
@@ -99,8 +97,8 @@ class Legs:
                                     for i in range(3))))
 
 
-def drive(port: int, warm: int, count: int, profile: Any) -> None:
-    body = json.dumps({"model": MODEL, "input": "hi", "stream": True, "store": False})
+def drive(port: int, model: str, warm: int, count: int, profile: Any) -> None:
+    body = json.dumps({"model": model, "input": "hi", "stream": True, "store": False})
     connection = http.client.HTTPConnection("127.0.0.1", port)
 
     def send(n: int) -> None:
@@ -121,6 +119,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=500)
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--model", default="one",
+                        help="the answer's shape: one, burst64 or drip25 (bench/upstream.py)")
     parser.add_argument("--split", action="store_true",
                         help="time the legs of a request instead of profiling")
     parser.add_argument("--callees", default=None,
@@ -140,13 +140,13 @@ def main() -> None:
 
         def listening(ports: list) -> None:
             threading.Thread(target=drive, daemon=True, args=(
-                ports[0].getHost().port, 20, args.requests, profile)).start()
+                ports[0].getHost().port, args.model, 20, args.requests, profile)).start()
 
         service.listening.addCallback(listening)
         reactor.run()
         if args.split:
-            print("$ python bench/profile_request.py --split --requests {}".format(
-                args.requests))
+            print("$ python bench/profile_request.py --split --requests {} --model {}".format(
+                args.requests, args.model))
             legs.report()
             return
         print("$ python bench/profile_request.py --requests {}".format(args.requests))
