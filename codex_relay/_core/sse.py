@@ -211,7 +211,7 @@ class SSEDecoder:
 
 
 # A prebuilt encoder: json.dumps with keyword arguments builds one per call.
-_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
 def encodeEvent(payload: dict[str, Any]) -> bytes:
@@ -222,7 +222,14 @@ def encodeEvent(payload: dict[str, Any]) -> bytes:
 
     @return: C{b"event: <type>\\ndata: <json>\\n\\n"}.
     """
-    text = f"event: {payload['type']}\ndata: {_dumps(payload)}\n\n"
+    return frameEvent(payload["type"], dumps(payload))
+
+
+def frameEvent(eventType: str, data: str) -> bytes:
+    """
+    One SSE event of C{eventType} whose data is the one line C{data}.
+    """
+    text = f"event: {eventType}\ndata: {data}\n\n"
     try:
         return text.encode("utf-8")
     except UnicodeEncodeError:

@@ -12,7 +12,8 @@ from twisted.web.server import Request
 from twisted.web.websocket import WebSocketTransport
 
 from codex_relay._core.errors import RelayError
-from codex_relay._core.sse import SSEDecoder, encodeEvent
+from codex_relay._core.sse import SSEDecoder
+from codex_relay._core.stream.encoding import EventEncoder
 from codex_relay._web.limits import readJSONBody
 from codex_relay._web.serving import writeError
 
@@ -73,6 +74,7 @@ class HTTPOutlet:
 
     def __init__(self, request: Request) -> None:
         self._request = request
+        self._encode = EventEncoder().sse
         authorization = request.getHeader(b"authorization")
         self.authorization = authorization.decode("latin-1") if authorization else None
 
@@ -86,7 +88,8 @@ class HTTPOutlet:
         request.setHeader(b"x-accel-buffering", b"no")
 
     def writeEvents(self, events: list[dict[str, Any]]) -> None:
-        self._request.write(b"".join([encodeEvent(e) for e in events]))
+        encode = self._encode
+        self._request.write(b"".join([encode(e) for e in events]))
 
     def writeStreamBytes(self, data: bytes) -> None:
         self._request.write(data)
@@ -129,6 +132,7 @@ class WebSocketOutlet:
         self._body = body
         self.authorization = authorization
         self._passedThrough: SSEDecoder | None = None
+        self._encode = EventEncoder().text
 
     def readBody(self, limit: int) -> Any:
         return self._body
@@ -137,9 +141,9 @@ class WebSocketOutlet:
         pass
 
     def writeEvents(self, events: list[dict[str, Any]]) -> None:
-        send = self._transport.sendTextMessage
+        send, encode = self._transport.sendTextMessage, self._encode
         for event in events:
-            send(json.dumps(event, separators=(",", ":")))
+            send(encode(event))
 
     def writeStreamBytes(self, data: bytes) -> None:
         # A passthrough upstream's SSE, already checked event by event (and
