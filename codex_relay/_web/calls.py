@@ -22,6 +22,10 @@ from codex_relay._web.serving import Watch
 
 log = Logger()
 
+# Compact: the upstream reads every byte.  ASCII: a lone surrogate in the
+# client's text is escaped rather than unencodable.
+_compact = json.JSONEncoder(separators=(",", ":")).encode
+
 
 class UpstreamCall:
     """
@@ -75,7 +79,7 @@ class UpstreamCall:
         for attempt in range(2):
             route = self._route
             response = await self.post("/chat/completions",
-                                        json.dumps(chat.body).encode("utf-8"), chat.stream)
+                                        _compact(chat.body).encode("ascii"), chat.stream)
             if response.code < 300:
                 return response
             text = await self.content(response)

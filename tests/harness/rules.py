@@ -210,11 +210,20 @@ def xaiEffort(body: dict, rawBody: bytes) -> Reply | None:
 # OpenRouter in front of Anthropic: the signed thinking blocks must come
 # back unchanged on the tool-call turn; the error is OpenRouter's wrapping
 # of Anthropic's.
+def signedParts(details: list[dict]) -> list[bytes]:
+    """
+    The signature and encrypted data of C{details} as JSON strings: what
+    must reach the upstream byte for byte (the JSON around them may be
+    spaced any way).
+    """
+    return [json.dumps(part[key]).encode("utf-8") for part in details
+            for key in ("signature", "data") if key in part]
+
+
 def openrouterDetails(body: dict, rawBody: bytes) -> Reply | None:
-    expected = json.dumps(OPENROUTER_DETAILS)
     for i, message in toolCallAssistants(body):
-        if json.dumps(message.get("reasoning_details")) != expected or \
-                expected.encode("utf-8") not in rawBody:
+        if message.get("reasoning_details") != OPENROUTER_DETAILS or \
+                not all(part in rawBody for part in signedParts(OPENROUTER_DETAILS)):
             return JSONReply({"error": {"code": 400, "message": "Provider returned error",
                                         "metadata": {"raw": json.dumps({
                                             "type": "error", "error": {

@@ -16,7 +16,7 @@ from tests.harness.hoststreams import GROQ, OPENROUTER, OPENROUTER_DETAILS
 from tests.harness.vendorstreams import DEEPSEEK, DEEPSEEK_REASONING, KIMI, MISTRAL
 from tests.harness.chunks import WEATHER_TOOL
 from tests.harness.relaycase import INCLUDE, QUESTION, Relay, StrictCase, afterTool, answer, raw, toolOutputs
-from tests.harness.rules import MISTRAL_RULES, StrictFake, deepseekReasoner, deepseekThinking, firstOf, groqNoReasoning, kimiControls, kimiThinking, mistralMessages, openrouterDetails
+from tests.harness.rules import MISTRAL_RULES, StrictFake, signedParts, deepseekReasoner, deepseekThinking, firstOf, groqNoReasoning, kimiControls, kimiThinking, mistralMessages, openrouterDetails
 from tests.harness.rules import toolCallAssistants
 from tests.harness.upstream import Reply
 
@@ -233,7 +233,8 @@ class StrictReasoningTests(StrictCase):
         [(_, message)] = toolCallAssistants(relay.chat[1])
         self.assertEqual(json.dumps(message["reasoning_details"]),
                          json.dumps(OPENROUTER_DETAILS))
-        self.assertIn(json.dumps(OPENROUTER_DETAILS).encode("utf-8"), relay.chatRaw[1])
+        for part in signedParts(OPENROUTER_DETAILS):
+            self.assertIn(part, relay.chatRaw[1])
         self.assertNotIn("reasoning_content", message)
 
         control = fake()
