@@ -9,6 +9,7 @@ ids and the time come from the C{ids} and C{clock} it is given.
 """
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from codex_relay._core.errors import classifyFailure, retryAfterSeconds
@@ -119,7 +120,7 @@ class StreamTranslator:
         if data == "[DONE]":
             return self.finish(doneMarker=True)
         try:
-            chunk = json.loads(data)
+            chunk = _loads(data)
         except (ValueError, RecursionError):
             self._skipped += 1
             return []
@@ -362,3 +363,22 @@ class StreamTranslator:
     @property
     def usage(self) -> dict[str, Any] | None:
         return self.response.get("usage")
+
+
+# The C scanner json.loads ends in.
+_scan: Callable[[str, int], tuple[Any, int]] = (
+    json.JSONDecoder().scan_once)  # type: ignore[attr-defined]  # set in __init__
+
+
+def _loads(data: str) -> Any:
+    """
+    C{json.loads(data)}, in half the time for the usual chunk: one JSON
+    value with nothing around it goes straight to the C scanner.
+    """
+    try:
+        value, end = _scan(data, 0)
+    except StopIteration:
+        return json.loads(data)  # leading space, or not JSON: loads says which
+    if end != len(data):
+        return json.loads(data)
+    return value
