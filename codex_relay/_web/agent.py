@@ -211,6 +211,6 @@ def buildHTTPClient(reactor: Any, config: RelayConfig, connectTimeout: float,
 
 def buildPool(reactor: Any) -> HTTPConnectionPool:
     pool = RetryingPool(reactor, persistent=True)
-    pool.maxPersistentPerHost = 16  # idle connections kept, not a concurrency cap
+    pool.maxPersistentPerHost = 128  # idle connections kept, not a concurrency cap
     pool.cachedConnectionTimeout = 90
     return pool
