@@ -1,7 +1,7 @@
 """
 The relay's HTTP client (codex_relay._web.agent), in memory: what a POST
-hands the agent, GETs through treq on the same agent, and TLS settings
-made once per upstream host.
+hands the agent, GETs through treq on the same agent, and endpoints (with
+their TLS settings) made once per upstream origin.
 """
 
 from typing import Any
@@ -9,14 +9,19 @@ from typing import Any
 from zope.interface import implementer
 
 from twisted.internet.defer import Deferred, succeed
+from twisted.internet.endpoints import HostnameEndpoint
+from twisted.internet.protocol import Factory
+from twisted.internet.testing import MemoryReactorClock
 from twisted.trial.unittest import SynchronousTestCase
+from twisted.web.client import URI
+from twisted.web.error import SchemeNotSupported
 from twisted.web.http_headers import Headers
 from twisted.web.iweb import IAgent, IBodyProducer, IPolicyForHTTPS
 from twisted.web.resource import Resource
 from twisted.web.server import Request
 from treq.testing import RequestTraversalAgent
 
-from codex_relay._web.agent import DirectHTTP, OncePerHost
+from codex_relay._web.agent import DirectHTTP, OncePerOrigin
 
 
 class Consumer:
@@ -124,12 +129,33 @@ class CountingPolicy:
         return ("creator", hostname, port)
 
 
-class OncePerHostTests(SynchronousTestCase):
-    def test_oncePerHostAndPort(self) -> None:
-        counting = CountingPolicy()
-        policy = OncePerHost(counting)
-        for _ in range(3):
-            self.assertEqual(policy.creatorForNetloc(b"a.test", 443), ("creator", b"a.test", 443))
-        policy.creatorForNetloc(b"a.test", 8443)
-        policy.creatorForNetloc(b"b.test", 443)
-        self.assertEqual(counting.asked, [(b"a.test", 443), (b"a.test", 8443), (b"b.test", 443)])
+class OncePerOriginTests(SynchronousTestCase):
+    def setUp(self) -> None:
+        self.tls = CountingPolicy()
+        self.factory = OncePerOrigin(MemoryReactorClock(), self.tls, 7)
+
+    def endpoint(self, url: bytes) -> Any:
+        return self.factory.endpointForURI(URI.fromBytes(url))
+
+    def test_oncePerOrigin(self) -> None:
+        first = self.endpoint(b"https://a.test/v1/chat/completions")
+        self.assertIs(self.endpoint(b"https://a.test/v1/models"), first)
+        self.assertIsNot(self.endpoint(b"https://a.test:8443/v1/models"), first)
+        self.assertIsNot(self.endpoint(b"http://a.test:443/v1/models"), first)
+        self.assertEqual(self.tls.asked, [(b"a.test", 443), (b"a.test", 8443)])
+
+    def test_plainAndTLS(self) -> None:
+        plain = self.endpoint(b"http://a.test:8080/v1")
+        self.assertIsInstance(plain, HostnameEndpoint)
+        self.assertNotIsInstance(self.endpoint(b"https://a.test/v1"), HostnameEndpoint)
+
+    def test_connectTimeout(self) -> None:
+        reactor = MemoryReactorClock()
+        factory = OncePerOrigin(reactor, self.tls, 7)
+        factory.endpointForURI(URI.fromBytes(b"http://127.0.0.1:8080/v1")).connect(Factory())
+        [(_, _, _, timeout, _)] = reactor.tcpClients
+        self.assertEqual(timeout, 7)
+
+    def test_otherScheme(self) -> None:
+        with self.assertRaises(SchemeNotSupported):
+            self.endpoint(b"ftp://a.test/v1")
