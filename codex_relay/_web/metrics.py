@@ -79,6 +79,7 @@ class RelayMetrics:
         self._routed: Callable[[], Collection[str]] = frozenset
         self._listed: Collection[str] = frozenset()
         self._upstreamUp = _UpstreamUp(dict)
+        self._children: dict[tuple[Any, tuple[str, ...]], Any] = {}
         registry = self.registry
         self.requests = Counter(
             "codex_relay_requests", "Responses requests finished, by final status "
@@ -147,19 +148,28 @@ class RelayMetrics:
         Count one finished request (an L{Activity} observer).
         """
         route, model = outcome.route, self.model(outcome.model)
-        self.requests.labels(
-            outcome.transport, route, model, self.client(outcome.client),
-            finalStatus(outcome), errorCode(outcome.code),
-            str(outcome.http) if 100 <= outcome.http < 600 else OTHER).inc()
+        child = self._child
+        child(self.requests, outcome.transport, route, model, self.client(outcome.client),
+              finalStatus(outcome), errorCode(outcome.code),
+              str(outcome.http) if 100 <= outcome.http < 600 else OTHER).inc()
         kind = upstreamErrorClass(outcome)
         if kind is not None:
-            self.upstreamErrors.labels(route, model, kind).inc()
+            child(self.upstreamErrors, route, model, kind).inc()
         if outcome.firstDelta is not None:
-            self.firstDelta.labels(route, model).observe(outcome.firstDelta)
-        self.duration.labels(outcome.transport, route, model).observe(outcome.seconds)
+            child(self.firstDelta, route, model).observe(outcome.firstDelta)
+        child(self.duration, outcome.transport, route, model).observe(outcome.seconds)
         for kind, count in usageTokens(outcome.usage).items():
             if count:
-                self.tokens[kind].labels(route, model).inc(count)
+                child(self.tokens[kind], route, model).inc(count)
+
+    def _child(self, metric: Any, *labels: str) -> Any:
+        # prometheus_client checks and joins the labels on every call; the
+        # label sets are bounded (unknown models are "other"), so keep them.
+        key = (metric, labels)
+        found = self._children.get(key)
+        if found is None:
+            found = self._children[key] = metric.labels(*labels)
+        return found
 
     def countingStore(self, store: ResponseStore) -> "CountingStore":
         """
