@@ -4,11 +4,12 @@ client, the reactor, the routing table, the conversations it keeps, and
 what its upstreams taught it.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from codex_relay._core.settings import TranslationSettings
 from codex_relay._providers.rejections import RejectionMemory
-from codex_relay._providers.routes import RoutingTable, Upstream
+from codex_relay._providers.routes import Route, RoutingTable, Upstream
 from codex_relay._web.activity import Activity, logOutcome
 from codex_relay._web.auth import Gate
 from codex_relay._web.config import RelayConfig
@@ -47,6 +48,22 @@ class RelayContext:
         keys = self.config.clientKeys
         self.gate = Gate(keys, self.reactor, self.activity) if keys is not None else None
         self._notices: set[str] = set()
+        self._settings: dict[str, TranslationSettings] = {}
+
+    def settingsFor(self, route: Route | None) -> TranslationSettings:
+        """
+        The translation settings of a request to C{route}: the relay's,
+        with the route's upstream as the origin of its reasoning carriers.
+        Made once per upstream, not per request.
+        """
+        settings = self.config.translation
+        if route is None:
+            return settings
+        origin = route.upstream.baseURL
+        made = self._settings.get(origin)
+        if made is None:
+            made = self._settings[origin] = replace(settings, origin=origin)
+        return made
 
     def rememberListed(self, upstream: Upstream, parsed: Any) -> None:
         """

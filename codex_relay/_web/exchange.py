@@ -5,7 +5,6 @@ C{api = "responses"} skips translation: the request and the answer pass
 through (L{codex_relay._core.stream.passthrough}).
 """
 
-import dataclasses
 import json
 from collections.abc import Awaitable, Callable
 from functools import partial
@@ -143,9 +142,7 @@ class ResponsesExchange(Watch):
             # Nothing to translate: the upstream judges the request itself.
             await self._passThrough(body, route)
             return
-        settings = self._config.translation
-        if route is not None:
-            settings = dataclasses.replace(settings, origin=route.upstream.baseURL)
+        settings = self._context.settingsFor(route)
         conversations = self._context.conversations
         owner = conversations.owner(self._outlet.authorization)
         expanded = await conversations.expand(body, owner, self._local)
