@@ -272,11 +272,13 @@ class TranslatingBody(PacedBody):
         events: list[dict[str, Any]] = []
         try:
             for index, event in enumerate(decoded):
-                events.extend(translator.feedEvent(event))
-                if self._awaitingDelta and any(e["type"] in DELTA_EVENTS for e in events):
+                new = translator.feedEvent(event)
+                events.extend(new)
+                if self._awaitingDelta and any(e["type"] in DELTA_EVENTS for e in new):
                     self._awaitingDelta = False
                     if index + 1 < len(decoded):
-                        self._emit(events)
+                        ready, events = events, []  # not emitted again if emit raises
+                        self._emit(ready)
                         self._hold(decoded[index + 1:])
                         return False
         except BaseException:

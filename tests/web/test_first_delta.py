@@ -135,3 +135,15 @@ class FirstDeltaTests(SynchronousTestCase):
         self.assertEqual(self.deltas(), ["a"])
         self.assertEqual(self.transport.producerState, "stopped")
         self.failureResultOf(self.body.done)
+
+    def test_emitBugOnTheFirstDelta(self) -> None:
+        """
+        An exception of C{emit} on the first delta fails C{done} as it is,
+        and the batch is not handed over again.
+        """
+        self.emit.error = TypeError("not serialisable")
+        self.body.dataReceived(read(C.text("a"), C.text("b")))
+        self.failureResultOf(self.body.done, TypeError)
+        self.assertEqual(self.emit.batches, [])
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+        self.assertEqual(self.transport.producerState, "stopped")
