@@ -15,7 +15,7 @@ that a spliced Response has the echoed members last.
 
 from typing import Any
 
-from codex_relay._core.sse import dumps, frameEvent, joinSurrogates
+from codex_relay._core.sse import dumps, frameEvent, wholeText
 from codex_relay._core.stream.response import DELTA_EVENTS
 
 _TEMPLATED = DELTA_EVENTS | {"response.refusal.delta"}
@@ -62,12 +62,7 @@ class EventEncoder:
         """
         The event's JSON as a WebSocket text frame: UTF-8 can carry it.
         """
-        text = self.json(payload)
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError:
-            return joinSurrogates(text)
-        return text
+        return wholeText(self.json(payload))
 
     def _withEcho(self, payload: dict[str, Any], response: dict[str, Any]) -> str:
         instructions, tools = response["instructions"], response["tools"]
