@@ -1,6 +1,7 @@
 """
 The relay as an IService: it owns the upstream pool and the Site, listens
-on its endpoints, and closes everything when stopped.
+on its endpoints (one L{StreamServerEndpointService} child each), and
+closes everything when stopped.
 """
 
 import ipaddress
@@ -9,13 +10,14 @@ from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
-from twisted.application.service import Service
-from twisted.internet.defer import Deferred, DeferredList, gatherResults, succeed
+from twisted.application.service import MultiService
+from twisted.internet.defer import Deferred, DeferredList, succeed
 from twisted.internet.endpoints import serverFromString
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from codex_relay._run.drain import DEFAULT_DRAIN_TIMEOUT, DrainingSite, drain
+from codex_relay._run.ports import allListened, listenOn
 from codex_relay._store.choose import storeFromSpec
 from codex_relay._web.config import RelayConfig
 from codex_relay._web.limits import LimitedRequest, LimitedSite
@@ -26,7 +28,7 @@ from codex_relay._web.upstream import UpstreamClient
 log = Logger()
 
 
-class RelayService(Service):
+class RelayService(MultiService):
     """
     Serve the relay on C{listen} (Twisted endpoint strings).  With no
     endpoints it only owns the pool, and C{resource} can be mounted in an
@@ -69,10 +71,10 @@ class RelayService(Service):
                  stopIfCannotListen: bool = False, metricsListen: Sequence[Any] = (),
                  probeUpstreams: bool = False,
                  drainTimeout: float = DEFAULT_DRAIN_TIMEOUT) -> None:
+        super().__init__()
         self._config = config
         self._drainTimeout = drainTimeout
         self._reactor = reactor
-        self._endpoints = list(listen)
         self._metricsEndpoints = list(metricsListen)
         self._probeUpstreams = probeUpstreams
         self._learnProfiles = learnProfiles
@@ -92,6 +94,9 @@ class RelayService(Service):
         metricsRoot.putChild(b"metrics", self.resource.metrics.resource())
         self.metricsSite = LimitedSite(metricsRoot, reactor=reactor)
         self.metricsSite.noisy = False
+        self._listening = [listenOn(self, self._endpoint(e), self.site) for e in listen]
+        self._listening += [listenOn(self, self._endpoint(e), self.metricsSite)
+                            for e in metricsListen]
         self.metricsPorts: list[Any] = []
         self.ports: list[Any] = []
         self.listening: Deferred[Any] = succeed([])
@@ -99,8 +104,6 @@ class RelayService(Service):
         self.opened: Deferred[None] = succeed(None)
 
     def privilegedStartService(self) -> None:
-        # Ports are bound here, before twistd drops privileges (port 443...).
-        super().privilegedStartService()
         self._bound = True
         if self.store is not None:
             # Opened before the first request can come: each backend queues
@@ -108,10 +111,9 @@ class RelayService(Service):
             self.opened = self.store.open()
             if self._stopIfCannotListen:
                 self.opened.addErrback(self._cannotOpen)
-        pending = [self._endpoint(e).listen(self.site) for e in self._endpoints]
-        pending += [self._endpoint(e).listen(self.metricsSite)
-                    for e in self._metricsEndpoints]
-        self.listening = gatherResults(pending, consumeErrors=True)
+        # The children bind their ports here, before twistd drops privileges.
+        super().privilegedStartService()
+        self.listening = allListened(self._listening)
         self.listening.addCallback(self._listened)
         if self._stopIfCannotListen:
             self.listening.addErrback(self._cannotListen)
@@ -122,7 +124,7 @@ class RelayService(Service):
 
     def startService(self) -> None:
         # Started directly (embedded, or in tests) rather than by an
-        # application: bind first, as Twisted's endpoint services do.
+        # application: open and bind first, as Twisted's endpoint services do.
         if not self._bound:
             self.privilegedStartService()
         super().startService()
@@ -148,7 +150,8 @@ class RelayService(Service):
 
     def _listened(self, ports: list[Any]) -> list[Any]:
         # The metrics ports come last, and are not the relay's own.
-        ports, self.metricsPorts = ports[:len(self._endpoints)], ports[len(self._endpoints):]
+        split = len(self._listening) - len(self._metricsEndpoints)
+        ports, self.metricsPorts = ports[:split], ports[split:]
         for port in self.metricsPorts:
             log.info("codex-relay serving /metrics on {address}", address=describe(port))
         self.ports = ports
@@ -161,12 +164,12 @@ class RelayService(Service):
         return ports
 
     def stopService(self) -> Deferred[Any]:
-        super().stopService()
+        # New connections are refused at once (the children stop listening);
+        # then the open ones drain.
+        stopping: list[Any] = [super().stopService()]
         self._bound = False
         self._learning.cancel()
         self.resource.health.stop()
-        # New connections are refused at once; then the open ones drain.
-        stopping = [port.stopListening() for port in self.ports + self.metricsPorts]
         self.ports = []
         self.metricsPorts = []
         drained = Deferred.fromCoroutine(drain(

@@ -45,8 +45,8 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from twisted.application.service import Service
-from twisted.internet.defer import Deferred, DeferredList, fail, gatherResults, succeed
+from twisted.application.service import MultiService
+from twisted.internet.defer import Deferred, DeferredList, fail, succeed
 from twisted.internet.endpoints import (
     AdoptedStreamServerEndpoint,
     TCP4ServerEndpoint,
@@ -54,11 +54,14 @@ from twisted.internet.endpoints import (
     UNIXServerEndpoint,
     serverFromString,
 )
+from twisted.internet.interfaces import IProtocolFactory, IStreamServerEndpoint
 from twisted.internet.protocol import Factory, ProcessProtocol
 from twisted.logger import Logger
 from twisted.python.failure import Failure
+from zope.interface import implementer
 
 from codex_relay._run.drain import DEFAULT_DRAIN_TIMEOUT
+from codex_relay._run.ports import allListened, listenOn
 from codex_relay._run.secret import relaySecret
 from codex_relay._run.service import describe
 from codex_relay._run.worker import READY, WORKER_FDS, WorkerLink
@@ -107,7 +110,28 @@ class _NoAccept(Factory):
         return None
 
 
-class WorkerSupervisor(Service):
+def _quiet(port: Any) -> Any:
+    # Bound but never read: only the workers accept on it.
+    port.stopReading()
+    return port
+
+
+@implementer(IStreamServerEndpoint)
+class _Unshareable:
+    """
+    An endpoint whose socket cannot be handed to a worker: it never listens.
+    """
+
+    def __init__(self, description: str) -> None:
+        self._description = description
+
+    def listen(self, factory: IProtocolFactory) -> Deferred[Any]:
+        return fail(ValueError(
+            "--workers shares tcp:, tcp6:, unix: and systemd: sockets only, not "
+            "{!r}; terminate TLS in front of the relay".format(self._description)))
+
+
+class WorkerSupervisor(MultiService):
     """
     Run C{count} relay workers on the sockets of C{listen} and
     C{metricsListen}, as the module says.  Like L{RelayService} it has
@@ -128,11 +152,13 @@ class WorkerSupervisor(Service):
                  environ: Mapping[str, str] | None = None, announce: bool = True,
                  stopIfCannotListen: bool = False, inheritStderr: bool = True,
                  executable: str = sys.executable) -> None:
+        super().__init__()
         self._reactor = reactor
         self.count = count
         self._arguments = list(arguments)
-        self._endpoints = list(listen)
-        self._metricsEndpoints = list(metricsListen)
+        self._split = len(listen)
+        self._listening = [listenOn(self, self._shared(d), _NoAccept())
+                           for d in list(listen) + list(metricsListen)]
         self._drainTimeout = drainTimeout
         self._environ = dict(os.environ if environ is None else environ)
         self._announce = announce
@@ -173,29 +199,20 @@ class WorkerSupervisor(Service):
                    else drainTimeout, environ, **kwargs)
 
     def privilegedStartService(self) -> None:
-        # Bound here, before twistd drops privileges, as RelayService does.
-        super().privilegedStartService()
+        # The children bind here, before twistd drops privileges, as RelayService's do.
         self._bound = True
-        pending = [self._bind(e) for e in self._endpoints + self._metricsEndpoints]
-        self._sockets = gatherResults(pending, consumeErrors=True)
+        super().privilegedStartService()
+        for observed in self._listening:
+            observed.listened.addCallback(_quiet)
+        self._sockets = allListened(self._listening)
         self._sockets.addCallbacks(self._haveSockets, self._cannotServe)
 
-    def _bind(self, description: str) -> Deferred[Any]:
+    def _shared(self, description: str) -> IStreamServerEndpoint:
         endpoint = serverFromString(self._reactor, description)
-        if not isinstance(endpoint, _SHARED):
-            return fail(ValueError(
-                "--workers shares tcp:, tcp6:, unix: and systemd: sockets only, not "
-                "{!r}; terminate TLS in front of the relay".format(description)))
-
-        def quiet(port: Any) -> Any:
-            port.stopReading()
-            return port
-
-        return endpoint.listen(_NoAccept()).addCallback(quiet)  # type: ignore[no-any-return]
+        return endpoint if isinstance(endpoint, _SHARED) else _Unshareable(description)
 
     def _haveSockets(self, ports: list[Any]) -> list[Any]:
-        split = len(self._endpoints)
-        self.ports, self.metricsPorts = ports[:split], ports[split:]
+        self.ports, self.metricsPorts = ports[:self._split], ports[self._split:]
         return ports
 
     def startService(self) -> None:
@@ -291,12 +308,11 @@ class WorkerSupervisor(Service):
             log.failure("codex-relay workers", failure)
 
     def stopService(self) -> Deferred[Any]:
-        super().stopService()
+        # The supervisor's copy of each socket closes at once (its children
+        # stop listening); the workers', as each begins its drain.
+        stopping: list[Any] = [super().stopService()]
         self._bound = False
         self._stopping = True
-        # The supervisor's copy of each socket closes at once; the workers',
-        # as each begins its drain.
-        stopping = [port.stopListening() for port in self.ports + self.metricsPorts]
         self.ports, self.metricsPorts = [], []
         for worker in self.workers:
             if worker.restart is not None and worker.restart.active():

@@ -4,7 +4,8 @@ The twistd plugin, its Options and makeService, driven with MemoryReactor.
 
 import os
 
-from twisted.application.service import IServiceMaker
+from twisted.application.internet import StreamServerEndpointService
+from twisted.application.service import IServiceMaker, MultiService
 from twisted.internet.testing import MemoryReactorClock
 from twisted.plugin import getPlugins
 from twisted.python.usage import UsageError
@@ -115,3 +116,28 @@ class MakeServiceTests(SynchronousTestCase):
         self.assertEqual(len(self.successResultOf(service.listening)), 2)
         self.successResultOf(service.stopService())
         self.assertFalse(service.running)
+
+    def test_childrenBindWhenPrivileged(self) -> None:
+        """
+        makeService gives a MultiService with one endpoint service per
+        endpoint (relay and metrics), and the ports are bound in
+        privilegedStartService, before twistd drops privileges.
+        """
+        reactor = MemoryReactorClock()
+        options = parse(["--upstream", "http://127.0.0.1:9/v1", "--store", "memory",
+                         "--listen", "tcp:4321:interface=127.0.0.1",
+                         "--metrics-listen", "tcp:4322:interface=127.0.0.1"])
+        service = makeService(options, reactor=reactor)
+        self.assertIsInstance(service, MultiService)
+        children = list(service)  # type: ignore[call-overload]
+        self.assertEqual([type(c) for c in children], [StreamServerEndpointService] * 2)
+        service.privilegedStartService()
+        self.assertEqual([p for p, _, _, _ in reactor.tcpServers], [4321, 4322])
+        self.assertFalse(service.running)
+        service.startService()
+        self.assertEqual(len(reactor.tcpServers), 2, "bound once, not again on start")
+        ports = self.successResultOf(service.listening)
+        self.assertEqual([p.getHost().port for p in ports], [4321])
+        self.assertEqual([p.getHost().port for p in service.metricsPorts], [4322])
+        self.successResultOf(service.stopService())
+        self.assertFalse(any(c.running for c in children))
