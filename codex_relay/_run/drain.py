@@ -16,7 +16,8 @@ does that first, so new connections are refused at once), L{drain}:
 
 from typing import Any
 
-from twisted.internet.defer import Deferred, succeed
+from twisted.internet.defer import Deferred, TimeoutError, succeed
+from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 from twisted.web import http
 
@@ -149,23 +150,14 @@ async def _settled(site: DrainingSite | None, activity: Activity) -> None:
             return
 
 
-async def _within(reactor: Any, seconds: float, waiting: Deferred[Any]) -> bool:
+async def _within(clock: IReactorTime, seconds: float, waiting: Deferred[Any]) -> bool:
     """
     Whether C{waiting} fired within C{seconds}; cancelled if not.
     """
-    if waiting.called:
-        await waiting
-        return True
-    timer = reactor.callLater(seconds, waiting.cancel)
     try:
-        await waiting
-    except Exception:
-        if timer.active():
-            timer.cancel()
-            raise
+        await waiting.addTimeout(seconds, clock)
+    except TimeoutError:
         return False
-    if timer.active():
-        timer.cancel()
     return True
 
 

@@ -33,6 +33,7 @@ import sys
 import time
 from typing import Any, Callable, cast
 
+from twisted.internet.interfaces import IReactorTime
 from twisted.python import usage
 
 from codex_relay._web.config import RelayConfig
@@ -114,7 +115,7 @@ def classifyProblem(error: BaseException, timeout: float) -> Unreachable:
     return Unreachable("other", "{}: {}".format(type(error).__name__, error))
 
 
-async def _within(reactor: Any, timeout: float, work: Any) -> Any:
+async def _within(clock: IReactorTime, timeout: float, work: Any) -> Any:
     """
     Await the coroutine C{work}, cancelled after C{timeout} seconds.
 
@@ -123,23 +124,11 @@ async def _within(reactor: Any, timeout: float, work: Any) -> Any:
     """
     from twisted.internet.defer import Deferred, TimeoutError
 
-    pending = Deferred.fromCoroutine(work)
-    expired: list[bool] = []
+    def timedOut(result: object, timeout: float) -> None:
+        raise TimeoutError(timeout)
 
-    def expire() -> None:
-        expired.append(True)
-        pending.cancel()
-
-    timer = reactor.callLater(timeout, expire)
-    try:
-        return await pending
-    except Exception as error:
-        if expired:
-            raise TimeoutError(timeout) from error
-        raise
-    finally:
-        if timer.active():
-            timer.cancel()
+    return await Deferred.fromCoroutine(work).addTimeout(
+        timeout, clock, onTimeoutCancel=timedOut)
 
 
 async def _getModels(client: Any, upstream: Upstream) -> Answer:
