@@ -4,7 +4,7 @@ plugin's options, read from flags and C{CODEX_RELAY_*} variables, served on
 the global reactor until interrupted.
 """
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 import os
 import re
 import signal
@@ -27,6 +27,9 @@ from codex_relay._run.tap import (
     metricsEndpoints,
     sharesStoreWithoutSecret,
 )
+
+if TYPE_CHECKING:
+    from codex_relay._web.reactor import IRelayReactor
 
 log = Logger()
 
@@ -94,7 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     globalLogBeginner.beginLoggingTo(
         [filteredObserver(sys.stderr, options["log-level"] or "info", logFormat)],
         redirectStandardIO=False)
-    from twisted.internet import reactor
+    from twisted.internet import reactor as globalReactor
+    reactor = cast("IRelayReactor", globalReactor)
 
     if sharesStoreWithoutSecret(options):
         log.warn(SHARED_STORE_WARNING)

@@ -161,7 +161,7 @@ async def _within(clock: IReactorTime, seconds: float, waiting: Deferred[Any]) -
     return True
 
 
-async def drain(site: DrainingSite | None, activity: Activity, reactor: Any,
+async def drain(site: DrainingSite | None, activity: Activity, reactor: IReactorTime,
                 seconds: float = DEFAULT_DRAIN_TIMEOUT, grace: float = CLOSE_GRACE) -> int:
     """
     Drain C{site} (when the relay has ports) and C{activity}, as the module

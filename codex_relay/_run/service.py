@@ -21,6 +21,7 @@ from codex_relay._run.ports import allListened, listenOn
 from codex_relay._store.choose import storeFromSpec
 from codex_relay._web.config import RelayConfig
 from codex_relay._web.limits import LimitedRequest, LimitedSite
+from codex_relay._web.reactor import IRelayReactor
 from codex_relay._web.resource import relayResource
 from codex_relay._web.serving import EnvelopeResource
 from codex_relay._web.upstream import UpstreamClient
@@ -66,7 +67,7 @@ class RelayService(MultiService):
     worker's adopted socket: L{codex_relay._run.workers}).
     """
 
-    def __init__(self, config: RelayConfig, reactor: Any, listen: Sequence[Any] = (),
+    def __init__(self, config: RelayConfig, reactor: IRelayReactor, listen: Sequence[Any] = (),
                  learnProfiles: bool = False, announce: bool = True,
                  stopIfCannotListen: bool = False, metricsListen: Sequence[Any] = (),
                  probeUpstreams: bool = False,

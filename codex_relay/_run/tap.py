@@ -14,6 +14,7 @@ from twisted.logger import Logger
 from twisted.python import usage
 
 from codex_relay._web.config import DEFAULT_MAX_BODY, DEFAULT_PORT, DEFAULT_UPSTREAM, RelayConfig
+from codex_relay._web.reactor import IRelayReactor
 from codex_relay._core.errors import DEFAULT_RETRY_AFTER
 from codex_relay._run.logs import FORMATS, LEVELS
 from codex_relay._providers.config_file import loadRoutingTable, singleUpstream
@@ -308,12 +309,13 @@ def sharesStoreWithoutSecret(options: Options) -> bool:
     return not options["secret"] and options["store"].startswith("redis://")
 
 
-def makeService(options: Options, reactor: Any = None) -> IService:
+def makeService(options: Options, reactor: IRelayReactor | None = None) -> IService:
     """
     The relay service for C{twistd codex-relay} / C{twist codex-relay}.
     """
     if reactor is None:
-        from twisted.internet import reactor
+        from twisted.internet import reactor as globalReactor
+        reactor = cast(IRelayReactor, globalReactor)
     if sharesStoreWithoutSecret(options):
         log.warn(SHARED_STORE_WARNING)
     reactor.callWhenRunning(stopCleanlyOnSIGTERM, reactor)
@@ -326,7 +328,7 @@ def makeService(options: Options, reactor: Any = None) -> IService:
                         drainTimeout=drainTimeout(options))
 
 
-def stopCleanlyOnSIGTERM(reactor: Any) -> None:
+def stopCleanlyOnSIGTERM(reactor: IRelayReactor) -> None:
     """
     SIGTERM stops the reactor, so the relay drains, without the reactor
     noting the signal: twistd and twist would otherwise re-raise it once

@@ -9,7 +9,7 @@ import os
 import signal
 import socket
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from twisted.internet import tcp, unix
 from twisted.internet.defer import Deferred, fail, succeed
@@ -18,6 +18,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from codex_relay._run.service import describe
+from codex_relay._web.reactor import IRelayReactor
 
 log = Logger()
 
@@ -38,7 +39,7 @@ class _Adopted:
     A listening socket a worker was given: an endpoint adopting it.
     """
 
-    def __init__(self, reactor: Any, fd: int, family: int) -> None:
+    def __init__(self, reactor: IRelayReactor, fd: int, family: int) -> None:
         self._reactor, self._fd, self._family = reactor, fd, family
 
     def listen(self, factory: Any) -> Deferred[Any]:
@@ -48,7 +49,8 @@ class _Adopted:
                     self._reactor, self._fd, factory)
                 port.startListening()
             else:
-                port = self._reactor.adoptStreamPort(self._fd, self._family, factory)
+                port = self._reactor.adoptStreamPort(
+                    self._fd, cast(socket.AddressFamily, self._family), factory)
         except Exception:
             return fail()
         os.close(self._fd)  # adopting made a copy
@@ -63,14 +65,15 @@ class WorkerLink(Protocol):
     @ivar metrics: endpoints for its C{metricsListen}.
     """
 
-    def __init__(self, reactor: Any, listen: list[_Adopted], metrics: list[_Adopted]) -> None:
+    def __init__(self, reactor: IRelayReactor, listen: list[_Adopted],
+                 metrics: list[_Adopted]) -> None:
         self._reactor = reactor
         self.listen = listen
         self.metrics = metrics
         self._stopping = False
 
     @classmethod
-    def fromEnvironment(cls, reactor: Any,
+    def fromEnvironment(cls, reactor: IRelayReactor,
                         environ: Mapping[str, str]) -> "WorkerLink | None":
         """
         This process's link, if it is a worker.

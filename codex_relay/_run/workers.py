@@ -65,6 +65,7 @@ from codex_relay._run.ports import allListened, listenOn
 from codex_relay._run.secret import relaySecret
 from codex_relay._run.service import describe
 from codex_relay._run.worker import READY, WORKER_FDS, WorkerLink
+from codex_relay._web.reactor import IRelayReactor
 
 __all__ = ["WORKER_FDS", "WorkerLink", "WorkerSupervisor", "workerCount"]
 
@@ -146,7 +147,7 @@ class WorkerSupervisor(MultiService):
         console command); otherwise each of their lines is logged.
     """
 
-    def __init__(self, reactor: Any, count: int, arguments: Sequence[str],
+    def __init__(self, reactor: IRelayReactor, count: int, arguments: Sequence[str],
                  listen: Sequence[str], metricsListen: Sequence[str] = (),
                  drainTimeout: float = DEFAULT_DRAIN_TIMEOUT,
                  environ: Mapping[str, str] | None = None, announce: bool = True,
@@ -177,7 +178,7 @@ class WorkerSupervisor(MultiService):
         self._sockets: Deferred[Any] = succeed([])
 
     @classmethod
-    def fromOptions(cls, options: Any, reactor: Any, metricsListen: Sequence[str] = (),
+    def fromOptions(cls, options: Any, reactor: IRelayReactor, metricsListen: Sequence[str] = (),
                     **kwargs: Any) -> "WorkerSupervisor":
         """
         The supervisor of parsed relay C{options} (L{codex_relay._run.tap.Options}).

@@ -5,10 +5,9 @@ The store a relay uses, from a short spec (C{--store}).
 import os
 import re
 from collections.abc import Mapping
-from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from twisted.internet.interfaces import IReactorTime
+from twisted.internet.interfaces import IReactorCore, IReactorTime
 
 from codex_relay._store.interface import ResponseStore
 from codex_relay._store.memory import MemoryStore
@@ -64,7 +63,7 @@ def sqlitePath(spec: str, environ: Mapping[str, str]) -> str | None:
     return expandHome(spec[len("sqlite:"):] or defaultSQLitePath(environ), environ)
 
 
-def storeFromSpec(spec: str, clock: IReactorTime, reactor: Any,
+def storeFromSpec(spec: str, clock: IReactorTime, reactor: IReactorCore | None,
                   environ: Mapping[str, str]) -> ResponseStore:
     """
     The store C{spec} names, not yet open: C{memory}; C{sqlite} or

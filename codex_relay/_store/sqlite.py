@@ -11,7 +11,7 @@ from typing import Any
 
 from twisted.enterprise import adbapi
 from twisted.internet.defer import Deferred, fail
-from twisted.internet.interfaces import IReactorTime
+from twisted.internet.interfaces import IReactorCore, IReactorTime
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 from twisted.python.failure import Failure
@@ -216,7 +216,7 @@ class SQLiteStore:
 
     shared = False
 
-    def __init__(self, path: str, clock: IReactorTime, reactor: Any,
+    def __init__(self, path: str, clock: IReactorTime, reactor: IReactorCore | None,
                  maxRows: int = DEFAULT_MAX_ROWS, sweepSeconds: float = 60.0) -> None:
         self.path = path
         self.name = "sqlite:" + path

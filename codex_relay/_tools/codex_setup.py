@@ -16,6 +16,7 @@ from twisted.python import usage
 
 from codex_relay._tools.catalog import DEFAULT_TEMPLATE, UnknownTemplate, buildCatalog
 from codex_relay._web.config import RelayConfig
+from codex_relay._web.reactor import IRelayReactor
 from codex_relay._providers.routes import Upstream
 from codex_relay._web.upstream import UpstreamClient
 
@@ -65,7 +66,7 @@ def configSnippet(baseURL: str, model: str, catalogPath: str | None = None,
     return "\n".join(lines) + "\n"
 
 
-async def upstreamModels(reactor: Any, config: RelayConfig) -> list[str]:
+async def upstreamModels(reactor: IRelayReactor, config: RelayConfig) -> list[str]:
     """
     The model names a client should use, from every upstream's list.
     """
@@ -173,8 +174,8 @@ class PrintConfigOptions(_CatalogParameters):
     optParameters = [["catalog", "c", None, "write a model catalog to PATH and use it"]]
 
 
-async def runSetup(reactor: Any, command: str, options: usage.Options, config: RelayConfig,
-                   baseURL: str) -> None:
+async def runSetup(reactor: IRelayReactor, command: str, options: usage.Options,
+                   config: RelayConfig, baseURL: str) -> None:
     models = options["models"] or await upstreamModels(reactor, config)
     if command == "model-catalog":
         writeCatalog(options["out"], options["codex"], models, options["template"],
@@ -198,7 +199,7 @@ def setupCommand(command: str, options: usage.Options, config: RelayConfig,
 
     outcome = {"code": 0}
 
-    async def main(reactor: Any) -> None:
+    async def main(reactor: IRelayReactor) -> None:
         try:
             await runSetup(reactor, command, options, config, baseURL)
         except SetupError as error:

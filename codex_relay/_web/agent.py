@@ -13,7 +13,7 @@ from zope.interface import implementer
 
 from twisted.internet.defer import CancelledError, Deferred, succeed
 from twisted.internet.endpoints import HostnameEndpoint, wrapClientTLS
-from twisted.internet.interfaces import IStreamClientEndpoint
+from twisted.internet.interfaces import IReactorTime, IStreamClientEndpoint
 from twisted.internet.ssl import Certificate, trustRootFromCertificates
 from twisted.logger import Logger
 from twisted.web.client import (
@@ -35,6 +35,7 @@ from treq.cookies import IndexableCookieJar
 
 from codex_relay._web.config import RelayConfig
 from codex_relay._web.nodelay import noDelay
+from codex_relay._web.reactor import IRelayReactor
 
 log = Logger()
 
@@ -152,7 +153,8 @@ class OncePerOrigin:
     connection to its origin.
     """
 
-    def __init__(self, reactor: Any, tls: IPolicyForHTTPS, connectTimeout: float) -> None:
+    def __init__(self, reactor: IRelayReactor, tls: IPolicyForHTTPS,
+                 connectTimeout: float) -> None:
         self._reactor = reactor
         self._tls = tls
         self._connectTimeout = connectTimeout
@@ -214,7 +216,7 @@ class DirectHTTP:
         return getting
 
 
-def buildHTTPClient(reactor: Any, config: RelayConfig, connectTimeout: float,
+def buildHTTPClient(reactor: IRelayReactor, config: RelayConfig, connectTimeout: float,
                     pool: HTTPConnectionPool) -> DirectHTTP:
     """
     The relay's client on C{pool}, whose connections time out after
@@ -225,7 +227,7 @@ def buildHTTPClient(reactor: Any, config: RelayConfig, connectTimeout: float,
         reactor, OncePerOrigin(reactor, tls, connectTimeout), pool=pool))
 
 
-def buildPool(reactor: Any) -> HTTPConnectionPool:
+def buildPool(reactor: IReactorTime) -> HTTPConnectionPool:
     pool = RetryingPool(reactor, persistent=True)
     pool.maxPersistentPerHost = 128  # idle connections kept, not a concurrency cap
     pool.cachedConnectionTimeout = 90

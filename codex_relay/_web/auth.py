@@ -16,8 +16,8 @@ token, nor any digest of one, reaches a log line.
 
 import math
 from collections import deque
-from typing import Any
 
+from twisted.internet.interfaces import IReactorTime
 from twisted.web.server import Request
 
 from codex_relay._core.errors import RelayError
@@ -40,7 +40,7 @@ class Gate:
         where refused requests go as outcomes too.
     """
 
-    def __init__(self, keys: ClientKeys, clock: Any, activity: Activity) -> None:
+    def __init__(self, keys: ClientKeys, clock: IReactorTime, activity: Activity) -> None:
         self.keys = keys
         self._clock = clock
         self._activity = activity

@@ -11,7 +11,7 @@ from typing import Any, Callable, cast
 from zope.interface import implementer
 
 from twisted.internet.defer import Deferred
-from twisted.internet.interfaces import IPushProducer
+from twisted.internet.interfaces import IPushProducer, IReactorTime
 from twisted.internet.protocol import Protocol
 from twisted.python.failure import Failure
 from twisted.web.client import ResponseDone
@@ -82,7 +82,7 @@ class PacedBody(Protocol):
     more for the idle timeout without ending its body loses the connection.
     """
 
-    def __init__(self, clock: Any, idleTimeout: float) -> None:
+    def __init__(self, clock: IReactorTime, idleTimeout: float) -> None:
         self._clock = clock
         self._idleTimeout = idleTimeout
         self._idleCall: Any = None
@@ -194,11 +194,11 @@ class _AfterWrites:
     runs before the next poll; one scheduled from that call runs after it.
     """
 
-    def __init__(self, clock: Any, f: Callable[[], None]) -> None:
+    def __init__(self, clock: IReactorTime, f: Callable[[], None]) -> None:
         self._f = f
         self._call = clock.callLater(0, self._again, clock)
 
-    def _again(self, clock: Any) -> None:
+    def _again(self, clock: IReactorTime) -> None:
         self._call = clock.callLater(0, self._f)
 
     def cancel(self) -> None:
@@ -228,7 +228,7 @@ class TranslatingBody(PacedBody):
         self,
         translator: StreamTranslator,
         emit: Callable[[list[dict[str, Any]]], None],
-        clock: Any,
+        clock: IReactorTime,
         idleTimeout: float,
         maxEventBytes: int = MAX_EVENT_BYTES,
     ) -> None:
@@ -318,7 +318,7 @@ class CollectedBody(PacedBody):
     L{done} fails with L{UpstreamTooLarge} and the upstream is stopped.
     """
 
-    def __init__(self, clock: Any, idleTimeout: float, limit: int) -> None:
+    def __init__(self, clock: IReactorTime, idleTimeout: float, limit: int) -> None:
         super().__init__(clock, idleTimeout)
         self._limit = limit
         self._size = 0
@@ -337,7 +337,7 @@ class CollectedBody(PacedBody):
         return b"".join(self._parts)
 
 
-def readBody(response: Any, clock: Any, idleTimeout: float,
+def readBody(response: Any, clock: IReactorTime, idleTimeout: float,
              limit: int = MAX_WHOLE_BODY) -> "Deferred[bytes]":
     """
     The whole body of C{response}, bounded by C{limit} bytes and by the idle
@@ -358,7 +358,8 @@ class RelayedBody(PacedBody):
     """
 
     def __init__(self, stream: PassthroughStream, forward: Callable[[bytes], None],
-                 clock: Any, idleTimeout: float, maxEventBytes: int | None = None) -> None:
+                 clock: IReactorTime, idleTimeout: float,
+                 maxEventBytes: int | None = None) -> None:
         super().__init__(clock, idleTimeout)
         self._stream = stream
         self._forward = forward

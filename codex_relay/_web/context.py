@@ -7,6 +7,8 @@ what its upstreams taught it.
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from twisted.internet.interfaces import IReactorTime
+
 from codex_relay._core.settings import TranslationSettings
 from codex_relay._providers.rejections import RejectionMemory
 from codex_relay._providers.routes import Route, RoutingTable, Upstream
@@ -34,7 +36,7 @@ class RelayContext:
 
     config: RelayConfig
     client: UpstreamClient
-    reactor: Any
+    reactor: IReactorTime
     table: RoutingTable
     conversations: Conversations
     learned: RejectionMemory = field(init=False)

@@ -21,6 +21,7 @@ from codex_relay._web.health import ReadyResource, UpstreamHealth
 from codex_relay._web.metrics import RelayMetrics
 from codex_relay._web.serving import writeError
 from codex_relay._web.models import ModelsResource
+from codex_relay._web.reactor import IRelayReactor
 from codex_relay._web.serving import EnvelopeResource, ErrorResource, serve
 from codex_relay._web.upstream import UpstreamClient
 from codex_relay._store.interface import ResponseStore
@@ -170,7 +171,7 @@ class RelayRoot(EnvelopeResource):
         return self._models.learnProfiles()
 
 
-def relayResource(config: RelayConfig, reactor: Any,
+def relayResource(config: RelayConfig, reactor: IRelayReactor,
                   client: UpstreamClient | None = None,
                   store: ResponseStore | None | _Default = DEFAULT,
                   serveMetrics: bool = True) -> RelayRoot:

@@ -8,6 +8,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any, cast
 
 from twisted.internet.defer import Deferred
+from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.web.resource import IResource, Resource
@@ -42,7 +43,7 @@ class Watch:
     gone = False
     timedOut: str | None = None
     _timer: Any = None
-    _clock: Any = None
+    _clock: IReactorTime | None = None
     _since = 0.0
     _why = ""
     _running: Any = None
@@ -67,7 +68,8 @@ class Watch:
         """
         if self._timer is not None and self._timer.active():
             self._why = why
-            self._timer.reset(max(0.0, self._since + seconds - self._clock.seconds()))
+            clock = cast(IReactorTime, self._clock)  # set with the timer, by serve
+            self._timer.reset(max(0.0, self._since + seconds - clock.seconds()))
 
     def failedEvent(self, message: str) -> bytes:
         """
@@ -80,7 +82,7 @@ class Watch:
 
 
 def serve(request: Request, work: Callable[[], Coroutine[Any, Any, None]], state: Watch,
-          reactor: Any, seconds: float, why: str) -> None:
+          reactor: IReactorTime, seconds: float, why: str) -> None:
     """
     Run C{work()} for C{request}: a client that goes away cancels it, and so
     does C{seconds} passing, with C{state.gone} or C{state.timedOut} (set to

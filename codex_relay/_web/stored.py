@@ -7,6 +7,7 @@ Each credential sees only its own responses; another's are 404.
 import json
 from typing import Any
 
+from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 from twisted.web.resource import IResource
 from twisted.web.server import NOT_DONE_YET, Request
@@ -32,7 +33,8 @@ class StoredResponseResource(EnvelopeResource):
     C{/v1/responses/{id}}: the stored Response, or its deletion.
     """
 
-    def __init__(self, conversations: Conversations, reactor: Any, responseId: str) -> None:
+    def __init__(self, conversations: Conversations, reactor: IReactorTime,
+                 responseId: str) -> None:
         super().__init__()
         self._conversations = conversations
         self._reactor = reactor
@@ -79,7 +81,8 @@ class InputItemsResource(EnvelopeResource):
 
     isLeaf = True
 
-    def __init__(self, conversations: Conversations, reactor: Any, responseId: str) -> None:
+    def __init__(self, conversations: Conversations, reactor: IReactorTime,
+                 responseId: str) -> None:
         super().__init__()
         self._conversations = conversations
         self._reactor = reactor
@@ -164,7 +167,7 @@ async def _referenced(conversations: Conversations, request: Request,
         conversations.owner(_authorization(request)), wanted)
 
 
-def _serveStored(request: Request, work: Any, reactor: Any) -> None:
+def _serveStored(request: Request, work: Any, reactor: IReactorTime) -> None:
     watch = Watch()
 
     async def answered() -> None:

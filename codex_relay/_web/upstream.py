@@ -7,12 +7,12 @@ upstream's base URL with its key, over one HTTP client and pool
 from typing import Any
 
 from twisted.internet.defer import Deferred
-from twisted.internet.interfaces import IReactorTime
 from twisted.web.client import HTTPConnectionPool
 
 from codex_relay._web.body import readBody
 from codex_relay._web.agent import DirectHTTP, buildHTTPClient, buildPool
 from codex_relay._web.config import RelayConfig
+from codex_relay._web.reactor import IRelayReactor
 from codex_relay._providers.routes import Upstream
 from codex_relay._version import __version__
 
@@ -27,7 +27,7 @@ class UpstreamClient:
         treq's) C{post} and C{get}: a C{StubTreq} in tests.
     """
 
-    def __init__(self, reactor: IReactorTime, config: RelayConfig, http: Any,
+    def __init__(self, reactor: IRelayReactor, config: RelayConfig, http: Any,
                  pool: HTTPConnectionPool | None = None) -> None:
         self._reactor = reactor
         self._config = config
@@ -46,7 +46,7 @@ class UpstreamClient:
         return self._byConnectTimeout[timeout]
 
     @classmethod
-    def fromConfig(cls, reactor: Any, config: RelayConfig) -> "UpstreamClient":
+    def fromConfig(cls, reactor: IRelayReactor, config: RelayConfig) -> "UpstreamClient":
         pool = buildPool(reactor)
         return cls(reactor, config, buildHTTPClient(reactor, config, config.connectTimeout, pool),
                    pool)

@@ -31,7 +31,7 @@ report); the Twisted part that sends the requests is at the end.
 """
 import sys
 import time
-from typing import Any, Callable, cast
+from typing import TYPE_CHECKING, Any, Callable, cast
 
 from twisted.internet.interfaces import IReactorTime
 from twisted.python import usage
@@ -59,6 +59,9 @@ from codex_relay._tools.doctor.report import (
     renderReport,
     storeReport,
 )
+
+if TYPE_CHECKING:
+    from codex_relay._web.reactor import IRelayReactor
 
 # -- Options ----------------------------------------------------------------------------
 
@@ -179,7 +182,7 @@ async def _fresh(client: Any) -> None:
         await closing
 
 
-async def _attempt(reactor: Any, timeout: float, work: Callable[[], Any]) -> Answer:
+async def _attempt(reactor: IReactorTime, timeout: float, work: Callable[[], Any]) -> Answer:
     started = time.monotonic()
     try:
         answer = cast(Answer, await _within(reactor, timeout, work()))
@@ -189,9 +192,9 @@ async def _attempt(reactor: Any, timeout: float, work: Callable[[], Any]) -> Ans
     return answer
 
 
-async def probeUpstream(reactor: Any, client: Any, table: RoutingTable, upstream: Upstream,
-                        settings: TranslationSettings, fromFile: bool, model: str | None,
-                        timeout: float) -> UpstreamReport:
+async def probeUpstream(reactor: IReactorTime, client: Any, table: RoutingTable,
+                        upstream: Upstream, settings: TranslationSettings, fromFile: bool,
+                        model: str | None, timeout: float) -> UpstreamReport:
     """
     Probe one upstream; never raises.
     """
@@ -217,7 +220,7 @@ async def probeUpstream(reactor: Any, client: Any, table: RoutingTable, upstream
     return chatReport(upstream, fromFile, models, listed, route, stream, tool)
 
 
-async def runDoctor(reactor: Any, config: RelayConfig, model: str | None,
+async def runDoctor(reactor: "IRelayReactor", config: RelayConfig, model: str | None,
                     timeout: float) -> list[UpstreamReport]:
     """
     Probe every upstream of C{config}, one after another.
@@ -250,7 +253,7 @@ def doctorCommand(options: usage.Options, config: RelayConfig,
 
     outcome: dict[str, int] = {}
 
-    async def main(reactor: Any) -> None:
+    async def main(reactor: "IRelayReactor") -> None:
         reports = await runDoctor(reactor, config, options["model"], options["timeout"])
         store = storeReport(config.store, sharedWithoutSecret)
         sys.stdout.write(renderReport(reports, [store]))
