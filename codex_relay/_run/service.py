@@ -76,7 +76,7 @@ class RelayService(MultiService):
         self._config = config
         self._drainTimeout = drainTimeout
         self._reactor = reactor
-        self._metricsEndpoints = list(metricsListen)
+        self._split = len(listen)  # the relay's own ports come before the metrics ports
         self._probeUpstreams = probeUpstreams
         self._learnProfiles = learnProfiles
         self._announce = announce
@@ -86,7 +86,7 @@ class RelayService(MultiService):
         self.store = (None if config.store == "none"
                       else storeFromSpec(config.store, reactor, reactor, os.environ))
         self.resource = relayResource(config, reactor, self.client, self.store,
-                                      serveMetrics=not self._metricsEndpoints)
+                                      serveMetrics=not metricsListen)
         self.site = DrainingSite(self.resource, reactor=reactor,
                          requestFactory=partial(LimitedRequest,
                                                 maxBodyBytes=config.maxBodyBytes))
@@ -151,8 +151,7 @@ class RelayService(MultiService):
 
     def _listened(self, ports: list[Any]) -> list[Any]:
         # The metrics ports come last, and are not the relay's own.
-        split = len(self._listening) - len(self._metricsEndpoints)
-        ports, self.metricsPorts = ports[:split], ports[split:]
+        ports, self.metricsPorts = ports[:self._split], ports[self._split:]
         for port in self.metricsPorts:
             log.info("codex-relay serving /metrics on {address}", address=describe(port))
         self.ports = ports
