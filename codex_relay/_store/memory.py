@@ -56,8 +56,9 @@ class MemoryStore:
         self._maxBytes = maxBytes
         self._bytes = 0
         self._records: OrderedDict[tuple[str, str], _Entry] = OrderedDict()
-        # (owner, item id) -> the id of the latest response holding it.
-        self._items: dict[tuple[str, str], str] = {}
+        # (owner, item id) -> the ids of the responses holding it, latest
+        # last (a dict as an ordered set, so removing one costs O(1)).
+        self._items: dict[tuple[str, str], dict[str, None]] = {}
 
     @property
     def size(self) -> int:
@@ -90,7 +91,7 @@ class MemoryStore:
         self._records[key] = entry
         self._bytes += len(entry.data)
         for itemId in entry.itemIds:
-            self._items[(record.owner, itemId)] = record.id
+            self._items.setdefault((record.owner, itemId), {})[record.id] = None
         while self._bytes > self._maxBytes and self._records:
             self._remove(next(iter(self._records)))
         return succeed(None)
@@ -109,16 +110,17 @@ class MemoryStore:
         found: dict[str, dict[str, Any]] = {}
         records: dict[str, StoredResponse | None] = {}
         for itemId in itemIds:
-            responseId = self._items.get((owner, itemId))
-            if responseId is None:
-                continue
-            if responseId not in records:
-                entry = self._live(owner, responseId)
-                records[responseId] = None if entry is None else StoredResponse.fromJSON(entry.data)
-            record = records[responseId]
-            item = None if record is None else record.item(itemId)
-            if item is not None:
-                found[itemId] = item
+            # The latest live response holding it; an expired one goes.
+            for responseId in reversed(list(self._items.get((owner, itemId), ()))):
+                if responseId not in records:
+                    entry = self._live(owner, responseId)
+                    records[responseId] = (
+                        None if entry is None else StoredResponse.fromJSON(entry.data))
+                record = records[responseId]
+                item = None if record is None else record.item(itemId)
+                if item is not None:
+                    found[itemId] = item
+                    break
         return succeed(found)
 
     def _live(self, owner: str, responseId: str) -> _Entry | None:
@@ -149,5 +151,8 @@ class MemoryStore:
         self._bytes -= len(entry.data)
         owner, responseId = key
         for itemId in entry.itemIds:
-            if self._items.get((owner, itemId)) == responseId:
-                del self._items[(owner, itemId)]
+            holders = self._items.get((owner, itemId))
+            if holders is not None:
+                holders.pop(responseId, None)
+                if not holders:
+                    del self._items[(owner, itemId)]

@@ -5,12 +5,15 @@ forgets each record itself when its time to live runs out.
 
 Keys, all under C{codex-relay:}::
 
-    codex-relay:resp:{owner}:{id}        the record's JSON
-    codex-relay:item:{owner}:{item id}   the id of the latest response holding it
+    codex-relay:resp:{owner}:{id}           the record's JSON
+    codex-relay:holders:{owner}:{item id}   the ids of the responses holding
+                                            it, scored by when they expire
 
-both with the record's time to live.  Deleting a response deletes its
-record only: an item key left behind names a record that is gone, so the
-item is not found, and expires with it.
+both with the time to live of the latest record put.  An item may be in
+several responses (a client that replays its history stores it in each):
+it is found in the one that expires last, so deleting that response leaves
+it found in an older one.  Deleting a response removes it from its items'
+sets; an expired one is left out by its score, and dropped at the next put.
 """
 
 import math
@@ -45,13 +48,22 @@ def recordKey(owner: str, responseId: str) -> bytes:
     return _key(b"resp", owner, responseId)
 
 
-def itemKey(owner: str, itemId: str) -> bytes:
-    return _key(b"item", owner, itemId)
+def holdersKey(owner: str, itemId: str) -> bytes:
+    return _key(b"holders", owner, itemId)
 
 
 def _text(value: str | bytes) -> str:
     # txredisapi decodes replies as UTF-8, and hands back bytes that are not.
     return value if isinstance(value, str) else value.decode("utf-8", "surrogatepass")
+
+
+async def _execute(pipeline: Any) -> list[Any]:
+    try:
+        replies: list[Any] = await pipeline.execute_pipeline()
+    except FirstError as e:
+        # What Redis said, not the DeferredList that heard it.
+        e.subFailure.raiseException()
+    return replies
 
 
 def timeToLive(record: StoredResponse, now: float) -> int:
@@ -136,17 +148,18 @@ class RedisStore:
         return ensureDeferred(self._put(record))
 
     async def _put(self, record: StoredResponse) -> None:
-        ttl = timeToLive(record, self._clock.seconds())
+        now = self._clock.seconds()
+        ttl = timeToLive(record, now)
+        member = record.id.encode("utf-8", "surrogatepass")
         pipeline = await self._pool.pipeline()
         pipeline.set(recordKey(record.owner, record.id), record.toJSON(), expire=ttl)
-        for itemId in record.itemIds():
-            pipeline.set(itemKey(record.owner, itemId), record.id.encode("utf-8", "surrogatepass"),
-                         expire=ttl)
-        try:
-            await pipeline.execute_pipeline()
-        except FirstError as e:
-            # What Redis said, not the DeferredList that heard it.
-            e.subFailure.raiseException()
+        for itemId in set(record.itemIds()):
+            key = holdersKey(record.owner, itemId)
+            pipeline.zremrangebyscore(key, "-inf", repr(now))
+            pipeline.zadd(key, repr(record.expiresAt), member)
+            # With one retention for all, the latest record lives longest.
+            pipeline.expire(key, ttl)
+        await _execute(pipeline)
 
     def get(self, owner: str, responseId: str) -> Deferred[StoredResponse | None]:
         return ensureDeferred(self._get(owner, responseId))
@@ -165,8 +178,17 @@ class RedisStore:
         return ensureDeferred(self._delete(owner, responseId))
 
     async def _delete(self, owner: str, responseId: str) -> bool:
-        deleted = await self._pool.delete([recordKey(owner, responseId)])
-        return bool(deleted)
+        data = await self._pool.get(recordKey(owner, responseId))
+        if data is None:
+            return False
+        live = self._live(data) is not None
+        member = responseId.encode("utf-8", "surrogatepass")
+        pipeline = await self._pool.pipeline()
+        pipeline.delete([recordKey(owner, responseId)])
+        for itemId in set(StoredResponse.fromJSON(data).itemIds()):
+            pipeline.zrem(holdersKey(owner, itemId), member)
+        await _execute(pipeline)
+        return live
 
     def items(self, owner: str, itemIds: Sequence[str]) -> Deferred[dict[str, dict[str, Any]]]:
         return ensureDeferred(self._items(owner, list(itemIds)))
@@ -174,9 +196,13 @@ class RedisStore:
     async def _items(self, owner: str, itemIds: list[str]) -> dict[str, dict[str, Any]]:
         if not itemIds:
             return {}
-        names = await self._pool.mget([itemKey(owner, itemId) for itemId in itemIds])
-        holders = {itemId: _text(name) for itemId, name in zip(itemIds, names)
-                   if name is not None}
+        wanted = list(dict.fromkeys(itemIds))
+        pipeline = await self._pool.pipeline()
+        for itemId in wanted:
+            pipeline.zrevrangebyscore(holdersKey(owner, itemId), "+inf",
+                                      "(" + repr(self._clock.seconds()), offset=0, count=1)
+        latest = await _execute(pipeline)
+        holders = {itemId: _text(names[0]) for itemId, names in zip(wanted, latest) if names}
         responseIds = sorted(set(holders.values()))
         if not responseIds:
             return {}

@@ -48,6 +48,19 @@ MIGRATIONS: list[tuple[str, ...]] = [
             PRIMARY KEY (owner, item_id))""",
         "CREATE INDEX items_response ON items (owner, response_id)",
     ),
+    # An item is held by every response it is in, not only the latest, so
+    # deleting that one leaves it found in an older.
+    (
+        """CREATE TABLE items_held (
+            owner TEXT NOT NULL,
+            item_id TEXT NOT NULL,
+            response_id TEXT NOT NULL,
+            PRIMARY KEY (owner, item_id, response_id))""",
+        "INSERT INTO items_held SELECT owner, item_id, response_id FROM items",
+        "DROP TABLE items",
+        "ALTER TABLE items_held RENAME TO items",
+        "CREATE INDEX items_response ON items (owner, response_id)",
+    ),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -131,7 +144,7 @@ def _put(cursor: Any, record: StoredResponse) -> None:
         (_column(record.owner), _column(record.id), record.createdAt, record.expiresAt,
          record.toJSON()))
     cursor.executemany(
-        "INSERT OR REPLACE INTO items (owner, item_id, response_id) VALUES (?, ?, ?)",
+        "INSERT OR IGNORE INTO items (owner, item_id, response_id) VALUES (?, ?, ?)",
         [(_column(record.owner), _column(itemId), _column(record.id))
          for itemId in record.itemIds()])
 
@@ -163,12 +176,18 @@ def _items(cursor: Any, owner: str, itemIds: list[str],
         asked: dict[str, list[str]] = {}
         for itemId in chunk:
             asked.setdefault(_column(itemId), []).append(itemId)
+        # The latest live response holding each (SQLite gives the bare
+        # column of the row where max() is found); only its record is read.
         cursor.execute(
-            "SELECT items.item_id, responses.id, responses.record FROM items JOIN responses"
-            " ON responses.owner = items.owner AND responses.id = items.response_id"
-            " WHERE items.owner = ? AND items.item_id IN ({}) AND responses.expires_at > ?"
+            "SELECT item_id, responses.id, responses.record FROM"
+            " (SELECT items.item_id, items.response_id, max(responses.created_at)"
+            "  FROM items JOIN responses"
+            "  ON responses.owner = items.owner AND responses.id = items.response_id"
+            "  WHERE items.owner = ? AND items.item_id IN ({}) AND responses.expires_at > ?"
+            "  GROUP BY items.item_id) AS latest"
+            " JOIN responses ON responses.owner = ? AND responses.id = latest.response_id"
             .format(", ".join("?" * len(asked))),
-            (_column(owner), *asked, now))
+            (_column(owner), *asked, now, _column(owner)))
         for column, responseId, data in cursor.fetchall():
             record = records.get(responseId)
             if record is None:

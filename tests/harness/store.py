@@ -155,6 +155,41 @@ class StoreContract(_Base):
         self.assertEqual(await self.store.items(OWNER, ["msg_shared"]),
                          {"msg_shared": shared})
 
+    async def test_itemInOlderAfterDelete(self) -> None:
+        """
+        Deleting the latest response holding an item leaves it found in an
+        older one: a reference to it still resolves.
+        """
+        shared = message("msg_shared", "same")
+        await self.store.put(record("resp_1", output=[shared]))
+        await self.store.put(record("resp_2", createdAt=1.0, input=[shared]))
+        self.assertTrue(await self.store.delete(OWNER, "resp_2"))
+        self.assertEqual(await self.store.items(OWNER, ["msg_shared"]),
+                         {"msg_shared": shared})
+        self.assertTrue(await self.store.delete(OWNER, "resp_1"))
+        self.assertEqual(await self.store.items(OWNER, ["msg_shared"]), {})
+
+    async def test_itemInOlderAfterExpiry(self) -> None:
+        """
+        Or when the latest expired first (its retention was shorter).
+        """
+        shared = message("msg_shared", "same")
+        await self.store.put(record("resp_1", output=[shared]))
+        await self.store.put(record("resp_2", createdAt=1.0, ttl=10.0, input=[shared]))
+        self.clock.advance(20)
+        self.assertEqual(await self.store.items(OWNER, ["msg_shared"]),
+                         {"msg_shared": shared})
+
+    async def test_itemLatestVersion(self) -> None:
+        """
+        Two responses holding different items under one id: the latest's
+        is found.
+        """
+        await self.store.put(record("resp_1", output=[message("msg_x", "old")]))
+        await self.store.put(record("resp_2", createdAt=1.0, output=[message("msg_x", "new")]))
+        self.assertEqual(await self.store.items(OWNER, ["msg_x", "msg_x"]),
+                         {"msg_x": message("msg_x", "new")})
+
     async def test_surrogateIds(self) -> None:
         """
         An id that is not valid UTF-8 (a lone surrogate, from a JSON escape)

@@ -14,7 +14,7 @@ from codex_relay._store.interface import ResponseStore
 from codex_relay._store.redis import (
     RedisStore,
     StoreUnreachable,
-    itemKey,
+    holdersKey,
     recordKey,
     timeToLive,
 )
@@ -54,14 +54,32 @@ class RedisTests(TestCase):
         self.clock.advance(1000)
         await store.put(record("resp_1", createdAt=1000, ttl=TTL - 0.5))
         raw = await self.raw()
-        for key in recordKey(OWNER, "resp_1"), itemKey(OWNER, "msg_resp_1"):
+        for key in recordKey(OWNER, "resp_1"), holdersKey(OWNER, "msg_resp_1"):
             ttl = await raw.ttl(key)
             self.assertGreater(ttl, 0)
             self.assertLessEqual(ttl, TTL)
-        self.assertEqual(await raw.get(itemKey(OWNER, "msg_resp_1")), "resp_1")
+        self.assertEqual(await raw.zrange(holdersKey(OWNER, "msg_resp_1"), 0, -1),
+                         ["resp_1"])
         self.assertEqual(sorted(await raw.keys("codex-relay:*")),
-                         ["codex-relay:item:owner-a:msg_resp_1",
+                         ["codex-relay:holders:owner-a:msg_resp_1",
                           "codex-relay:resp:owner-a:resp_1"])
+
+    async def test_holdersTidied(self) -> None:
+        """
+        A deleted response leaves its items' sets, and an expired one goes
+        at the next put, so the sets hold only live responses.
+        """
+        store = await self.opened()
+        shared = {"type": "message", "id": "msg_s", "role": "user", "content": "x"}
+        await store.put(record("resp_1", input=[shared], ttl=10))
+        await store.put(record("resp_2", input=[shared]))
+        await store.put(record("resp_3", input=[shared]))
+        self.assertTrue(await store.delete(OWNER, "resp_3"))
+        self.clock.advance(20)
+        await store.put(record("resp_4", createdAt=20, input=[shared]))
+        raw = await self.raw()
+        self.assertEqual(sorted(await raw.zrange(holdersKey(OWNER, "msg_s"), 0, -1)),
+                         ["resp_2", "resp_4"])
 
     async def test_shared(self) -> None:
         """

@@ -14,17 +14,19 @@ from typing import Any
 
 from twisted.internet import reactor
 from twisted.internet.task import Clock
+from twisted.logger import globalLogPublisher
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from codex_relay._store.interface import ResponseStore
 from codex_relay._store.sqlite import (
     EXPIRED,
+    MIGRATIONS,
     SCHEMA_VERSION,
     SchemaTooNew,
     SQLiteStore,
     defaultSQLitePath,
 )
-from tests.harness.store import OWNER, TTL, StoreContract, record
+from tests.harness.store import OWNER, TTL, StoreContract, message, record
 
 
 def query(path: str, sql: str, *parameters: Any) -> list[tuple[Any, ...]]:
@@ -62,8 +64,8 @@ class FileTests(TestCase):
     async def test_walAndVersion(self) -> None:
         await self.opened()
         self.assertEqual(query(self.path, "PRAGMA journal_mode"), [("wal",)])
-        self.assertEqual(query(self.path, "PRAGMA user_version"), [(1,)])
-        self.assertEqual(SCHEMA_VERSION, 1)
+        self.assertEqual(query(self.path, "PRAGMA user_version"), [(2,)])
+        self.assertEqual(SCHEMA_VERSION, 2)
         indexes = {name for (name,) in query(
             self.path, "SELECT name FROM sqlite_master WHERE type = 'index'")}
         self.assertIn("responses_expires_at", indexes)
@@ -76,13 +78,13 @@ class FileTests(TestCase):
     async def test_newerRefused(self) -> None:
         os.makedirs(os.path.dirname(self.path))
         with closing(sqlite3.connect(self.path)) as connection:
-            connection.execute("PRAGMA user_version = 2")
+            connection.execute("PRAGMA user_version = 3")
         store = SQLiteStore(self.path, self.clock, reactor)
         with self.assertRaises(SchemaTooNew) as caught:
             await store.open()
         message = str(caught.exception)
         self.assertIn(self.path, message)
-        self.assertIn("version 2", message)
+        self.assertIn("version 3", message)
         self.assertIn("upgrade codex-relay", message)
         self.assertEqual(self.clock.getDelayedCalls(), [])
         await store.close()
@@ -111,7 +113,42 @@ class FileTests(TestCase):
         second = await self.opened()
         self.assertEqual(await second.get(OWNER, "resp_1"), kept)
         self.assertEqual(list(await second.items(OWNER, ["msg_resp_1"])), ["msg_resp_1"])
-        self.assertEqual(query(self.path, "PRAGMA user_version"), [(1,)])
+        self.assertEqual(query(self.path, "PRAGMA user_version"), [(SCHEMA_VERSION,)])
+
+    async def test_migratedFromVersion1(self) -> None:
+        """
+        A file of schema version 1, with a record in it (written here as
+        version 1 wrote it), is migrated on open: the record and its item
+        are still found, and the item index now holds older responses too.
+        """
+        os.makedirs(os.path.dirname(self.path))
+        old = record("resp_1", input=[message("msg_in", "kept", "user")])
+        with closing(sqlite3.connect(self.path)) as connection:
+            for statement in MIGRATIONS[0]:
+                connection.execute(statement)
+            connection.execute(
+                "INSERT INTO responses VALUES (?, ?, ?, ?, ?)",
+                (OWNER, "resp_1", old.createdAt, old.expiresAt, old.toJSON()))
+            connection.executemany(
+                "INSERT INTO items VALUES (?, ?, ?)",
+                [(OWNER, itemId, "resp_1") for itemId in old.itemIds()])
+            connection.execute("PRAGMA user_version = 1")
+            connection.commit()
+        messages = []
+        globalLogPublisher.addObserver(messages.append)
+        self.addCleanup(globalLogPublisher.removeObserver, messages.append)
+        store = await self.opened()
+        self.assertIn("Response store {path}: schema version {old} migrated to {new}.",
+                      [event.get("log_format") for event in messages])
+        self.assertEqual(query(self.path, "PRAGMA user_version"), [(SCHEMA_VERSION,)])
+        self.assertEqual(await store.get(OWNER, "resp_1"), old)
+        self.assertEqual(await store.items(OWNER, ["msg_in", "msg_resp_1"]),
+                         {"msg_in": message("msg_in", "kept", "user"),
+                          "msg_resp_1": message("msg_resp_1", "hello resp_1")})
+        await store.put(record("resp_2", createdAt=1.0,
+                               input=[message("msg_in", "kept", "user")]))
+        self.assertTrue(await store.delete(OWNER, "resp_2"))
+        self.assertEqual(list(await store.items(OWNER, ["msg_in"])), ["msg_in"])
 
     async def test_twoStoresOneFile(self) -> None:
         """
