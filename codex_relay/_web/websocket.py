@@ -8,6 +8,7 @@ comes from the store.
 """
 
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from twisted.internet.defer import Deferred
@@ -37,6 +38,37 @@ MESSAGE_TOO_BIG = 1009
 _CHAIN = 8
 # How many requests may wait for the one in progress.
 _PENDING = 4
+
+
+class _BoundedBuffer:
+    """
+    Where C{twisted.web.websocket} gathers a message's fragments, with the
+    bound it lacks: without one, a client could make the relay hold a
+    message of any size before it is delivered.  Past C{limit} characters
+    (each at least one byte), the fragments are dropped and C{overflow} is
+    called, once; the exact byte count is checked on delivery.
+    """
+
+    def __init__(self, empty: str | bytes, limit: int, overflow: Callable[[], None]) -> None:
+        self._empty = empty
+        self._limit = limit
+        self._overflow = overflow
+        self._parts: list[Any] = []
+        self._size = 0
+
+    def add(self, new: str | bytes | bytearray) -> None:
+        if self._size > self._limit:
+            return
+        self._size += len(new)
+        if self._size > self._limit:
+            self._parts = []
+            self._overflow()
+        else:
+            self._parts.append(new)
+
+    def done(self) -> Any:
+        parts, self._parts, self._size = self._parts, [], 0
+        return self._empty.join(parts)
 
 
 class ResponsesWebSocketFactory:
@@ -79,6 +111,12 @@ class ResponsesWebSocket:
     def negotiationStarted(self, transport: WebSocketTransport) -> None:
         self._transport = transport
         self._context.activity.sockets.add(self)
+        # Twisted 26.10 keeps these two buffers on its wire protocol; were
+        # they gone, the check on delivery would still refuse the message.
+        limit = self._context.config.maxBodyBytes
+        for name, empty in (("_textBuffer", ""), ("_bytesBuffer", b"")):
+            if hasattr(transport, name):
+                setattr(transport, name, _BoundedBuffer(empty, limit, self._tooBig))
 
     def goAway(self) -> None:
         """
@@ -99,15 +137,27 @@ class ResponsesWebSocket:
         pass
 
     def bytesMessageReceived(self, data: bytes | bytearray) -> None:
+        if self._closed:
+            return
+        if len(data) > self._context.config.maxBodyBytes:
+            self._tooBig()
+            return
         self._refuse(invalidRequest(
             "Send response.create as a text message; binary messages are not understood.",
             None, "invalid_message"))
 
+    def _tooBig(self) -> None:
+        log.info("WS /v1/responses: a message over {limit} bytes; closing",
+                 limit=self._context.config.maxBodyBytes)
+        self._close(MESSAGE_TOO_BIG)
+
     def textMessageReceived(self, message: str) -> None:
+        if self._closed:
+            # The rest of a message cut short by _tooBig.
+            return
         limit = self._context.config.maxBodyBytes
         if len(message) > limit and len(message.encode("utf-8")) > limit:
-            log.info("WS /v1/responses: a message over {limit} bytes; closing", limit=limit)
-            self._close(MESSAGE_TOO_BIG)
+            self._tooBig()
             return
         try:
             body = self._request(message)
@@ -216,7 +266,8 @@ class ResponsesWebSocket:
         conversations = self._context.conversations
         owner = conversations.owner(self._authorization)
         if not isinstance(body.get("model"), str):
-            raise invalidRequest("'model' must be a string.", "model", "invalid_type")
+            self._refuse(invalidRequest("'model' must be a string.", "model", "invalid_type"))
+            return
         try:
             expanded = await conversations.expand(body, owner, self._chain)
         except RelayError as error:

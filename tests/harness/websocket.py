@@ -85,6 +85,14 @@ class WebSocketClient(Protocol):
             text = message if isinstance(message, str) else json.dumps(message)
             self.transport.write(self._ws.send(TextMessage(text)))
 
+    def sendFragment(self, data: str | bytes, last: bool = False) -> None:
+        """
+        Send one fragment of a message, the last one when C{last}.
+        """
+        event = (BytesMessage(data, message_finished=last) if isinstance(data, bytes)
+                 else TextMessage(data, message_finished=last))
+        self.transport.write(self._ws.send(event))
+
     def create(self, **body: Any) -> None:
         """
         Send one C{response.create} message.
