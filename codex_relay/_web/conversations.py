@@ -8,8 +8,9 @@ connection in any case.
 
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
+from twisted.internet.defer import CancelledError, Deferred
 from twisted.internet.interfaces import IReactorTime
 
 from codex_relay._core.errors import RelayError
@@ -27,6 +28,8 @@ from codex_relay._core.stored import (
 )
 from codex_relay._store.interface import DEFAULT_RETENTION, ResponseStore
 
+_T = TypeVar("_T")
+
 
 def storeUnavailable(error: Exception, timedOut: str | None) -> RelayError:
     """
@@ -35,6 +38,19 @@ def storeUnavailable(error: Exception, timedOut: str | None) -> RelayError:
     """
     message = timedOut or "The response store failed ({}).".format(type(error).__name__)
     return RelayError(503, message, "server_error", "store_unavailable")
+
+
+async def _reading(pending: "Deferred[_T]") -> _T:
+    """
+    What the store read, or L{storeUnavailable} when it failed: the request
+    that needed it cannot go on, but the client can try again.
+    """
+    try:
+        return await pending
+    except (CancelledError, RelayError):
+        raise
+    except Exception as error:
+        raise storeUnavailable(error, None) from error
 
 
 class Histories:
@@ -162,7 +178,7 @@ class Conversations:
         chain: list[StoredResponse] = []
         responseId: str | None = previous
         while responseId is not None:
-            record = await self.store.get(owner, responseId)
+            record = await _reading(self.store.get(owner, responseId))
             if record is None or len(chain) >= MAX_CHAIN:
                 raise notFound(previous)
             chain.append(record)
@@ -170,13 +186,13 @@ class Conversations:
         chain.reverse()
         items = conversation(chain)
         # Stored input keeps its references as sent: resolve them again.
-        wanted = referencedIds(items)
+        found = await self._items(owner, referencedIds(items))
         try:
-            return resolveReferences(items, await self._items(owner, wanted))
+            return resolveReferences(items, found)
         except RelayError:
             raise notFound(previous) from None
 
     async def _items(self, owner: str, wanted: list[str]) -> dict[str, dict[str, Any]]:
         if not wanted or self.store is None:
             return {}
-        return await self.store.items(owner, wanted)
+        return await _reading(self.store.items(owner, wanted))

@@ -204,9 +204,11 @@ class ResponsesExchange(Watch):
             await keep(terminal["response"])
         except CancelledError:
             raise
-        except Exception:
-            # The answer stands; only continuing it by id will fail.
-            log.failure("{model}: storing the response failed", model=self._model)
+        except Exception as error:
+            # The answer stands; only continuing it by id will fail.  The
+            # store's failure, not the relay's: no traceback.
+            log.error("{model}: storing the response failed: {error!r}",
+                      model=self._model, error=error)
         self._write([terminal])
 
     async def _passThrough(self, body: dict[str, Any], route: Route) -> None:
