@@ -141,6 +141,8 @@ def _paging(request: Request) -> tuple[int, str, str | None]:
     order = _arg(request, b"order") or "desc"
     if order not in ("asc", "desc"):
         raise invalidRequest("'order' must be 'asc' or 'desc'.", "order", "invalid_value")
+    # Items are kept whole, so what include[] asks for is there already;
+    # only an unknown value is refused, as OpenAI does.
     for value in (*_args(request, b"include"), *_args(request, b"include[]")):
         if value not in INCLUDABLE:
             raise invalidRequest("'include' has an unknown value {!r}.".format(value),
@@ -179,7 +181,9 @@ def _serveStored(request: Request, work: Any, reactor: IReactorTime) -> None:
             if watch.gone:
                 return
             if watch.timedOut is None:
-                log.failure("{path}: the store failed", path=request.path.decode("latin-1"))
+                # The store's failure, not the relay's: no traceback.
+                log.error("{path}: the store failed: {error!r}",
+                          path=request.path.decode("latin-1"), error=error)
             writeError(request, storeUnavailable(error, watch.timedOut))
 
     serve(request, answered, watch, reactor, _SECONDS,

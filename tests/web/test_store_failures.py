@@ -59,3 +59,22 @@ class StoreFailureTests(LoopbackTestCase):
         got = await self.client.get(self.url + "/v1/responses/" + responseId)
         self.assertEqual(got.code, 404)
         self.assertEqual(json.loads(await treq.content(got))["error"]["code"], "not_found")
+
+    async def test_endpointsWhenReadFails(self) -> None:
+        """
+        GET, DELETE and input_items answer 503 too, and each logs one line.
+        """
+        self.patch(self.service.store, "get", lambda owner, responseId: fail(
+            OSError("no disk")))
+        self.patch(self.service.store, "delete", lambda owner, responseId: fail(
+            OSError("no disk")))
+        for method, path in (("GET", "/v1/responses/resp_1"),
+                             ("DELETE", "/v1/responses/resp_1"),
+                             ("GET", "/v1/responses/resp_1/input_items")):
+            response = await self.client.request(method, self.url + path)
+            await self.assertError(response, 503, "store_unavailable")
+        errors = self.log.errors()
+        self.assertEqual(len(errors), 3, errors)
+        self.assertTrue(all("the store failed: OSError" in e for e in errors), errors)
+        self.assertEqual([e for e in self.log.events if e.get("log_failure")], [])
+        self.log.events.clear()

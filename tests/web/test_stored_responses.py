@@ -157,7 +157,26 @@ class StoredResponseTests(RelayTestCase):
                              ("include=bogus", "include")):
             error = self.getJSON(path + "?" + query, 400)["error"]
             self.assertEqual(error["param"], param)
-        self.getJSON(path + "?include=reasoning.encrypted_content")
+
+    def test_inputItemsWhole(self) -> None:
+        """
+        Items are kept whole, so what C{include} asks for is always there:
+        an input image's URL, a reasoning item's C{encrypted_content}.
+        """
+        image = {"type": "input_image", "image_url": "data:image/png;base64,AAAA",
+                 "detail": "auto"}
+        thought = {"type": "reasoning", "id": "rs_1", "summary": [],
+                   "encrypted_content": "opaque-blob"}
+        responseId = self.turn(input=[
+            {"role": "user", "content": [image]}, thought,
+            {"role": "user", "content": "go on"}])[-1]["response"]["id"]
+        path = "/v1/responses/{}/input_items?order=asc".format(responseId)
+        for query in ("", "&include=message.input_image.image_url"
+                      "&include=reasoning.encrypted_content",
+                      "&include[]=reasoning.encrypted_content"):
+            data = self.getJSON(path + query)["data"]
+            self.assertEqual(data[0]["content"][0]["image_url"], image["image_url"], query)
+            self.assertEqual(data[1], dict(thought, status="completed"), query)
 
     def test_wholeResponseStored(self) -> None:
         self.upstream.queue(Stream(HELLO))
