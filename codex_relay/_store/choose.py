@@ -17,11 +17,17 @@ from codex_relay._store.sqlite import SQLiteStore, defaultSQLitePath
 FORMS = ("memory", "sqlite", "sqlite:PATH", "redis://[:PASSWORD@]HOST[:PORT][/DB]")
 
 
+def shownSpec(spec: str) -> str:
+    """
+    C{spec} with any password blanked, for a log line or a report that may
+    be pasted anywhere.
+    """
+    return re.sub(r"^([A-Za-z][A-Za-z0-9+.-]*://[^:@/]*:)[^@]*@", r"\1***@", spec)
+
+
 def _refuse(spec: str, why: str) -> ValueError:
-    # Quoted with any password blanked: the message may well be logged.
-    shown = re.sub(r"^([A-Za-z][A-Za-z0-9+.-]*://[^:@/]*:)[^@]*@", r"\1***@", spec)
     return ValueError("Unknown response store {!r}: {}; use one of: {}.".format(
-        shown, why, ", ".join(FORMS)))
+        shownSpec(spec), why, ", ".join(FORMS)))
 
 
 def expandHome(path: str, environ: Mapping[str, str]) -> str:

@@ -41,6 +41,7 @@ from codex_relay._providers.rejections import rejectedParameter, withoutParamete
 from codex_relay._providers.routes import RESPONSES, RoutingTable, Upstream
 from codex_relay._core.settings import TranslationSettings
 from codex_relay._core.sse import SSETooLarge
+from codex_relay._store.choose import shownSpec
 
 from codex_relay._tools.doctor.probes import (
     Probe,
@@ -255,7 +256,7 @@ def doctorCommand(options: usage.Options, config: RelayConfig,
 
     async def main(reactor: "IRelayReactor") -> None:
         reports = await runDoctor(reactor, config, options["model"], options["timeout"])
-        store = storeReport(config.store, sharedWithoutSecret)
+        store = storeReport(shownSpec(config.store), sharedWithoutSecret)
         sys.stdout.write(renderReport(reports, [store]))
         sys.stdout.flush()
         outcome["code"] = exitStatus(reports)
