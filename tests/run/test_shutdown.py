@@ -1,9 +1,11 @@
 """
 Graceful shutdown of real relay processes (L{tests.harness.draining}):
-SIGTERM with 20 slow streams in flight, under the console command and
-under C{twistd -n}.  New connections are refused at once, idle ones closed,
-the streams that finish within C{--drain-timeout} complete, the others end
-with a retryable C{response.failed}, and the process exits soon after.
+SIGTERM with 20 slow streams in flight, under the console command, under
+C{twistd -n} and under C{twist}.  New connections are refused at once, idle
+ones closed, the streams that finish within C{--drain-timeout} complete, the
+others end with a retryable C{response.failed}, and the process exits 0
+within the drain timeout and a second of teardown, or as soon as the streams
+are done when they all finish in time.
 """
 
 import os
@@ -51,16 +53,41 @@ class ShutdownTests(TestCase):
         self.addCleanup(reap, relay)
         await assertDrains(self, relay, relay.port, self.upstream, self.web, 1.5, streams=4)
 
+    async def test_drainedEarly(self) -> None:
+        """
+        When every stream in flight finishes within the drain timeout, the
+        relay exits once they have, without waiting out the timeout.
+        """
+        relay = await deferToThread(start, port=0, upstream=self.upstreamURL,
+                                    env=cleanEnvironment(), store="none",
+                                    drain_timeout=DRAIN)
+        self.addCleanup(reap, relay)
+        await assertDrains(self, relay, relay.port, self.upstream, self.web, DRAIN,
+                           slow=False)
+
     async def test_twistd(self) -> None:
         """
         C{twistd -n codex-relay} drains the same way, and exits 0 too.
         """
+        await self.assertPluginDrains([os.path.join(BIN, "twistd"), "-n", "--pidfile="])
+
+    async def test_twist(self) -> None:
+        """
+        C{twist codex-relay} drains the same way, and exits 0 too.
+        """
+        await self.assertPluginDrains([os.path.join(BIN, "twist"), "--log-format=text"])
+
+    async def assertPluginDrains(self, runner: list[str]) -> None:
+        """
+        The twistd plugin, run by C{runner} in an empty directory, drains on
+        SIGTERM as L{assertDrains} checks, says it ended the slow streams,
+        and exits 0 without a traceback.
+        """
         port = freePort()
         cwd = self.mktemp()
         os.makedirs(cwd)
-        child = Child(self, [
-            os.path.join(BIN, "twistd"), "-n", "--pidfile=", "codex-relay",
-            "--upstream", self.upstreamURL, "--store", "none",
+        child = Child(self, runner + [
+            "codex-relay", "--upstream", self.upstreamURL, "--store", "none",
             "--listen", "tcp:{}:interface=127.0.0.1".format(port),
             "--drain-timeout", str(DRAIN)], cleanEnvironment(), cwd=cwd)
         await self.waitServing(child, port)
