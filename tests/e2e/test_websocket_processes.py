@@ -12,13 +12,16 @@ The Redis tests skip loudly when C{redis-server} is missing, and fail
 under CI (L{tests.harness.store.startRedis}).
 """
 
+import json
 import os
 from typing import Any
 
+import treq
 from twisted.trial.unittest import TestCase
 
 from tests.harness.chunks import WEATHER_TOOL
 from tests.harness.oracleevents import checkEvents
+from tests.harness.sockets import webClient
 from tests.harness.store import startRedis
 from tests.harness.storeprocs import (
     CALL, CLIENT_KEY, MODEL, THOUGHT, TOOL_TURN, WEATHER_TURN, chatMessages,
@@ -60,8 +63,23 @@ class WebSocketAcrossRelaysCase(TestCase):
         self.answers, self.scripted, url = await serveAnswers(self)
         self.relayA = await startRelay(self, url, store=spec, profile="deepseek",
                                        secret=SECRET)
+        # A's store answers before B opens it: two relays making a new
+        # SQLite file at the same instant may find it locked.
+        await self.assertStoreAnswers(self.relayA)
         self.relayB = await startRelay(self, url, store=spec, profile="deepseek",
                                        secret=SECRET)
+
+    async def assertStoreAnswers(self, relay: Any) -> None:
+        """
+        C{relay}'s store is open: an unknown response is 404 there, not a
+        503 of a store that failed.
+        """
+        headers: dict[str | bytes, str | bytes] = {"Authorization": HEADERS["Authorization"]}
+        response = await webClient(self).get(relay.base_url + "/responses/resp_none",
+                                              headers=headers)
+        body = await treq.content(response)
+        self.assertEqual(response.code, 404, body[:500])
+        self.assertEqual(json.loads(body)["error"]["code"], "not_found")
 
     async def connect(self, relay: Any) -> WebSocketClient:
         return await connectWebSocket(self, relay.base_url, HEADERS)

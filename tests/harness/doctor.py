@@ -16,6 +16,7 @@ from codex_relay._providers.config_file import singleUpstream
 from codex_relay._tools.doctor.checks import Answer
 from codex_relay._tools.doctor.probes import StreamFindings, buildProbe, streamRequest, toolRequest
 from tests.harness.chunks import chunk, finish, reasoning, sse, text, toolCall, usage
+from tests.harness.upstream import Stream
 
 SETTINGS = TranslationSettings(secret=b"doctor-tests")
 MODELS = {"object": "list", "data": [
@@ -23,6 +24,19 @@ MODELS = {"object": "list", "data": [
     {"id": "model-b", "object": "model", "created": 0, "owned_by": "test"}]}
 
 GOOD_USAGE = usage(21, 9, cached=5, reasoning=3)
+
+
+def healthy(body: Any, received: Any) -> Stream:
+    """
+    A model that reasons, reports full usage and calls tools: every row of
+    a doctor report on it is fine.
+    """
+    if body.get("tools"):
+        return Stream([toolCall(0, id="call_1", name="get_time", arguments=""),
+                       toolCall(0, arguments="{}"), finish("tool_calls"),
+                       chunk(choices=False, usage=usage(80, 12, cached=0, reasoning=0))])
+    return Stream([reasoning("The user wants ok."), text("ok"), finish("stop"),
+                   chunk(choices=False, usage=GOOD_USAGE)])
 
 
 def route(profile: str = "generic", model: str = "model-a",

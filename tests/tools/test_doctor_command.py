@@ -17,22 +17,11 @@ from twisted.web.resource import Resource
 from twisted.web.server import Request, Site
 
 from codex_relay._tools.doctor.probes import STREAM_MAX_TOKENS, STREAM_PROMPT, TOOL_MAX_TOKENS
-from tests.harness.chunks import chunk, finish, reasoning, text, toolCall, usage
+from tests.harness.chunks import finish, text
 from tests.harness.sockets import serveUpstream, trackConnections
 from tests.harness.upstream import JSONReply, ReceivedRequest, ScriptedUpstream, Stream
-from tests.harness.doctor import GOOD_USAGE, MODELS, runDoctor, table
+from tests.harness.doctor import MODELS, healthy, runDoctor, table
 
-
-def healthy(body: Any, received: ReceivedRequest) -> Stream:
-    """
-    A model that reasons, reports full usage and calls tools.
-    """
-    if body.get("tools"):
-        return Stream([toolCall(0, id="call_1", name="get_time", arguments=""),
-                       toolCall(0, arguments="{}"), finish("tool_calls"),
-                       chunk(choices=False, usage=usage(80, 12, cached=0, reasoning=0))])
-    return Stream([reasoning("The user wants ok."), text("ok"), finish("stop"),
-                   chunk(choices=False, usage=GOOD_USAGE)])
 
 
 def plain(body: Any, received: ReceivedRequest) -> Stream:

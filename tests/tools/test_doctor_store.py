@@ -21,10 +21,9 @@ from codex_relay._tools.doctor.report import (
     renderReport,
     storeReport,
 )
-from tests.harness.chunks import chunk, finish, reasoning, text, toolCall, usage
-from tests.harness.doctor import GOOD_USAGE, MODELS, runDoctor
+from tests.harness.doctor import MODELS, healthy, runDoctor
 from tests.harness.sockets import serveUpstream
-from tests.harness.upstream import ReceivedRequest, ScriptedUpstream, Stream
+from tests.harness.upstream import ScriptedUpstream
 
 REDIS = "redis://127.0.0.1:1/0"
 WARNING = "shared (Redis), but --secret is random"
@@ -32,18 +31,6 @@ NEXT_STEP = ("  - store: give every relay that shares {} the same --secret (or "
              "CODEX_RELAY_SECRET); with a random one, no other relay, nor this one after "
              "a restart, can continue its responses")
 
-
-def healthy(body: Any, received: ReceivedRequest) -> Stream:
-    """
-    A model that reasons, reports usage and calls tools: every upstream
-    row is fine, so only the store can warn.
-    """
-    if body.get("tools"):
-        return Stream([toolCall(0, id="call_1", name="get_time", arguments=""),
-                       toolCall(0, arguments="{}"), finish("tool_calls"),
-                       chunk(choices=False, usage=usage(80, 12, cached=0, reasoning=0))])
-    return Stream([reasoning("The user wants ok."), text("ok"), finish("stop"),
-                   chunk(choices=False, usage=GOOD_USAGE)])
 
 
 def storeSection(output: str) -> tuple[str | None, list[tuple[str, str, str]]]:
@@ -237,6 +224,6 @@ class DoctorStoreCommandTests(TestCase):
         log line, may be pasted anywhere.
         """
         result = await self.doctor("--store", "redis://:hunter2@127.0.0.1:1/0")
-        store, rows = storeSection(result.stdout)
+        _, rows = storeSection(result.stdout)
         self.assertEqual(rows, [("store", "warn", WARNING)])
         self.assertNotIn("hunter2", result.stdout)

@@ -17,6 +17,7 @@ import os
 from typing import Any
 
 import treq
+from twisted.internet import reactor
 
 from codex_relay import TranslationSettings
 from codex_relay._core.carrier import ReasoningCarrier
@@ -27,8 +28,6 @@ from tests.harness.oracle import checkStream
 from tests.harness.replies import Stream
 from tests.harness.store import startRedis
 from tests.harness.upstream import ScriptedUpstream
-
-from twisted.internet import reactor
 
 SECRET = b"a-secret-both-relays-share"
 THOUGHT = "The user wants the files: run ls."
