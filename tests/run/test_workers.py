@@ -30,7 +30,7 @@ from codex_relay import start
 from codex_relay._run.tap import Options, makeService
 from codex_relay._run.workers import (
     KILL_MARGIN, MULTIPROC_DIR, WORKER_FDS, WorkerFailed, WorkerSupervisor, workerCount)
-from tests.harness.draining import assertDrains, slowUpstream
+from tests.harness.draining import SUPERVISED_TEARDOWN, assertDrains, slowUpstream
 from tests.harness.sockets import serveUpstream, webClient
 from tests.harness.processes import Child, cleanEnvironment, freePort, reap
 
@@ -109,7 +109,7 @@ class WorkerProcessTests(TestCase):
             victim, replacement, time.monotonic() - began))
         self.assertNotIn(victim, await self.servingPids(relay.port, lambda pids: len(pids) >= 2))
         await assertDrains(self, relay, relay.port, self.upstream, self.web, DRAIN,
-                           streams=8)
+                           streams=8, teardown=SUPERVISED_TEARDOWN)
         for pid in first | later:
             self.assertFalse(alive(pid), pid)
 
@@ -150,7 +150,7 @@ class WorkerProcessTests(TestCase):
         pids = await self.servingPids(port, lambda pids: len(pids) >= 2)
         self.assertNotIn(child.process.pid, pids)
         await assertDrains(self, child.process, port, self.upstream, self.web, DRAIN,
-                           streams=4)
+                           streams=4, teardown=SUPERVISED_TEARDOWN)
         self.assertNotIn("Traceback", child.output())
 
     async def test_noWorkerOutlivesItsSupervisor(self) -> None:
